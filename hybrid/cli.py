@@ -1,0 +1,246 @@
+"""The `hybrid` command line: index, search, evaluate, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hybrid.config import HybridConfig, load_config
+
+app = typer.Typer(help="hybrid: fine-tune for behaviour, retrieve for knowledge.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+index_app = typer.Typer(help="Build and manage collections.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluations.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
+out = Console(highlight=False)
+REPO_SHARED = Path("../shared/data")
+
+
+@dataclass(frozen=True)
+class Context:
+    config_path: Path | None
+    index_dir: Path | None
+
+    def config(self, **embedder: str) -> HybridConfig:
+        config = load_config(self.config_path, self.index_dir)
+        if embedder:
+            config = config.model_copy(
+                update={"embedder": config.embedder.model_copy(update=embedder)}
+            )
+        return config
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML recipe (configs/*.yaml)."),
+    index_dir: Path | None = typer.Option(
+        None, "--index-dir", help="Index root (default: $HYBRID_INDEX_DIR, else the recipe's)."
+    ),
+) -> None:
+    ctx.obj = Context(config, index_dir)
+
+
+def _embedder(config: HybridConfig):
+    from hybrid.knowledge.embedder import Embedder
+
+    return Embedder(config.embedder)
+
+
+@index_app.command("sync")
+def index_sync(
+    ctx: typer.Context,
+    collection: str = typer.Argument(..., help="Collection name."),
+    folder: Path = typer.Argument(..., help="Folder of PDF / Markdown / text / HTML files."),
+) -> None:
+    """Index new and changed documents of FOLDER, remove deleted ones (atomic)."""
+    from hybrid.knowledge.sync import sync_folder
+
+    config = ctx.obj.config()
+    report = sync_folder(collection, folder, config, _embedder(config), progress=True)
+    out.print(
+        f"{collection}: added {len(report.added)}, updated {len(report.updated)}, removed "
+        f"{len(report.removed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+        f"(chunks embedded {report.chunks_embedded}, reused {report.chunks_reused}; "
+        f"version {report.version}; {report.seconds:.1f} s)"
+    )
+    for doc_id, reason in report.failed.items():
+        out.print(f"  [red]failed[/red] {doc_id}: {reason}")
+
+
+@index_app.command("list")
+def index_list(ctx: typer.Context) -> None:
+    """List collections with their document and chunk counts."""
+    from hybrid.knowledge import store
+    from hybrid.knowledge.sync import collection_info
+
+    config = ctx.obj.config()
+    table = Table("collection", "documents", "chunks", "embedder", "version")
+    for name in store.list_collections(config.index_dir):
+        info = collection_info(store.collection_dir(config.index_dir, name))
+        table.add_row(name, str(len(info["documents"])), str(info["chunks"]),
+                      info["meta"]["embedder"], info["version"])
+    out.print(table)
+
+
+@index_app.command("show")
+def index_show(
+    ctx: typer.Context, collection: str,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a collection's documents, chunk counts and build settings."""
+    from hybrid.knowledge import store
+    from hybrid.knowledge.sync import collection_info
+
+    info = collection_info(store.collection_dir(ctx.obj.config().index_dir, collection))
+    if as_json:
+        out.print_json(json.dumps(info))
+        return
+    meta = info["meta"]
+    out.print(f"{collection}: version {info['version']}, {info['chunks']} chunks, embedder "
+              f"{meta['embedder']} ({meta['dimension']}d), index {meta['index']['kind']}")
+    table = Table("document", "kind", "pages", "chunks", "bytes")
+    for doc in info["documents"]:
+        table.add_row(doc["doc_id"], doc["kind"], str(doc["n_pages"] or ""),
+                      str(doc["n_chunks"]), str(doc["size_bytes"]))
+    out.print(table)
+
+
+@index_app.command("remove")
+def index_remove(
+    ctx: typer.Context, collection: str,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Delete a collection and everything in it."""
+    from hybrid.knowledge import store
+
+    coll = store.collection_dir(ctx.obj.config().index_dir, collection)
+    if not (coll / store.CURRENT).exists():
+        raise FileNotFoundError(f"no collection {collection!r} under {coll.parent}")
+    if not yes and not typer.confirm(f"Delete collection {collection!r}?"):
+        raise typer.Exit(1)
+    shutil.rmtree(coll)
+    out.print(f"removed {collection}")
+
+
+def _print_results(results: list, title: str) -> None:
+    table = Table("#", "score", "document", "page", "section", "text", title=title)
+    for r in results:
+        snippet = " ".join(r.text.split())
+        table.add_row(str(r.rank), f"{r.score:.3f}", r.doc_id, r.pages, r.heading,
+                      snippet[:160] + ("…" if len(snippet) > 160 else ""))
+    out.print(table)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    collection: str = typer.Argument(..., help="Collection name."),
+    query: str = typer.Argument(..., help="What to look for."),
+    k: int = typer.Option(None, "-k", help="Results (default: the recipe's search.top_k)."),
+    mode: str = typer.Option(None, "--mode", help="dense | bm25 | hybrid."),
+    source: list[str] = typer.Option([], "--source", help="Document id or glob; repeatable."),
+    pages: str = typer.Option(None, "--pages", help="Page range, e.g. 3-5 or 7."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search a collection; prints ranked chunks with source, page and score."""
+    from dataclasses import asdict
+
+    from hybrid.knowledge import store
+    from hybrid.knowledge.search import Filters, Retriever
+
+    page_range = None
+    if pages:
+        first, _, last = pages.partition("-")
+        try:
+            page_range = (int(first), int(last or first))
+        except ValueError:
+            raise ValueError(f"--pages must look like 3-5 or 7, got {pages!r}") from None
+    config = ctx.obj.config()
+    retriever = Retriever(store.collection_dir(config.index_dir, collection), _embedder(config),
+                          config.search)
+    results = retriever.search(query, k=k, mode=mode, filters=Filters(tuple(source), page_range))
+    if as_json:
+        out.print_json(json.dumps([asdict(r) for r in results]))
+    else:
+        _print_results(results, f"{collection}: {query}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    ctx: typer.Context,
+    data: Path = typer.Option(REPO_SHARED / "policyqa/dev.json", help="PolicyQA (SQuAD) JSON."),
+    dtype: str = typer.Option(None, help="Embedder dtype override: auto | bf16 | fp32."),
+    limit: int = typer.Option(None, help="Score only this many questions (spread evenly)."),
+    output: Path = typer.Option(Path("evals/results/retrieval-policyqa.json"), help="JSON out."),
+) -> None:
+    """Recall@1/5/10, MRR@10, nDCG@10 on PolicyQA for dense, BM25 and hybrid search."""
+    from hybrid.evals.retrieval import evaluate
+
+    config = ctx.obj.config(**({"dtype": dtype} if dtype else {}))
+    embedder = _embedder(config)
+    name = f"eval-policyqa-{str(embedder.dtype).removeprefix('torch.')}"
+    result = evaluate(data, config, embedder, name, limit=limit)
+    table = Table("scope/mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10",
+                  title=f"PolicyQA retrieval, {result['questions']} questions, "
+                        f"{result['chunks']} chunks, {result['embedder_dtype']}")
+    for key, m in result["metrics"].items():
+        table.add_row(key + (" (default)" if key.endswith(config.search.mode) else ""),
+                      *(f"{m[n]:.1f}" for n in ("recall@1", "recall@5", "recall@10",
+                                                 "mrr@10", "ndcg@10")))
+    out.print(table)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    out.print(f"wrote {output}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    contracts: Path = typer.Option(REPO_SHARED / "contracts/pdfs", help="Contract PDFs to index."),
+) -> None:
+    """Index the sample policies and the contract PDFs, then run sample searches."""
+    from hybrid.knowledge import store
+    from hybrid.knowledge.search import Retriever
+    from hybrid.knowledge.sync import sync_folder
+
+    config = ctx.obj.config()
+    embedder = _embedder(config)
+    jobs = [("acme-policies", Path(__file__).parent / "samples" / "acme",
+             "How long do I have to return a sale item?")]
+    if contracts.is_dir():
+        jobs.append(("contracts", contracts, "Which law governs the agreement?"))
+    else:
+        out.print(f"[yellow]{contracts} not found: indexing the sample policies only[/yellow]")
+    for name, folder, question in jobs:
+        report = sync_folder(name, folder, config, embedder, progress=True)
+        out.print(f"{name}: {len(report.added)} added, {len(report.updated)} updated, "
+                  f"{len(report.unchanged)} unchanged, {len(report.failed)} failed")
+        retriever = Retriever(store.collection_dir(config.index_dir, name), embedder, config.search)
+        _print_results(retriever.search(question, k=3), f"{name}: {question}")
+
+
+def main() -> None:
+    """Console entry point: user errors print one line and exit 1, not a traceback."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from hybrid.knowledge.loaders import LoadError
+    from hybrid.knowledge.sync import CollectionLocked
+
+    try:
+        app()
+    except (ValueError, LoadError, CollectionLocked, FileNotFoundError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

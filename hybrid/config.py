@@ -1,0 +1,126 @@
+"""Typed, validated configuration; one YAML recipe per use case in configs/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hybrid.embedded import EMBEDDED_EMBEDDER
+from hybrid.precision import DType
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a typo in a recipe must not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbedderConfig(_Strict):
+    """Which sentence-transformers model embeds chunks and queries."""
+
+    model: str = EMBEDDED_EMBEDDER
+    batch_size: int = Field(64, gt=0, le=4096)
+    dtype: DType = "auto"
+    device: str = "auto"
+    max_seq_length: int | None = Field(None, gt=0)
+
+
+class ChunkingConfig(_Strict):
+    """Chunk bounds, in tokens of the embedder's tokenizer (or characters)."""
+
+    unit: Literal["tokens", "chars"] = "tokens"
+    size: int = Field(200, gt=0)
+    overlap: int = Field(40, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingConfig:
+        if self.overlap >= self.size:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
+        return self
+
+
+class IndexConfig(_Strict):
+    """The FAISS structure: exact flat search by default, HNSW or IVF for large collections."""
+
+    kind: Literal["flat", "hnsw", "ivf"] = "flat"
+    hnsw_m: int = Field(32, ge=4, le=256)
+    hnsw_ef_search: int = Field(64, ge=1)
+    ivf_nlist: int = Field(256, ge=1)
+    ivf_nprobe: int = Field(16, ge=1)
+
+
+class IngestConfig(_Strict):
+    """What a sync accepts; everything else is reported and skipped."""
+
+    max_file_mb: float = Field(50.0, gt=0)
+    max_pdf_pages: int = Field(2000, gt=0)
+    lock_timeout_s: float = Field(600.0, ge=0)
+
+
+class SearchConfig(_Strict):
+    """Default retrieval mode and fusion settings."""
+
+    mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    top_k: int = Field(5, gt=0, le=1000)
+    candidates: int = Field(50, gt=0, le=10000)
+    rrf_k: int = Field(60, gt=0)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+
+
+class HybridConfig(_Strict):
+    """Top-level recipe. Example: ``load_config("configs/default.yaml").chunking.size``."""
+
+    index_dir: Path = Path("indexes")
+    embedder: EmbedderConfig = EmbedderConfig()
+    chunking: ChunkingConfig = ChunkingConfig()
+    index: IndexConfig = IndexConfig()
+    ingest: IngestConfig = IngestConfig()
+    search: SearchConfig = SearchConfig()
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "<root>"
+        value = item.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        parts.append(f"{source}: {field}: {item['msg']}{shown}")
+    return "; ".join(parts)
+
+
+def parse_config(data: dict, source: str = "config") -> HybridConfig:
+    """Validate a mapping; errors name the field and the bad value."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return HybridConfig.model_validate(data)
+    except ValidationError as error:
+        raise ValueError(_describe(error, source)) from None
+
+
+def load_config(path: str | Path | None = None, index_dir: str | Path | None = None) -> HybridConfig:
+    """Load a YAML recipe (defaults when ``path`` is None).
+
+    The index root comes from, in order: ``index_dir``, ``$HYBRID_INDEX_DIR``, the recipe.
+    """
+    data: dict = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ValueError(f"cannot read config {path}: {error.strerror}") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML: {error}") from None
+    config = parse_config(data, source)
+    override = index_dir or os.environ.get("HYBRID_INDEX_DIR")
+    if override:
+        config = config.model_copy(update={"index_dir": Path(override)})
+    return config

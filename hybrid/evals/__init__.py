@@ -1,0 +1,1 @@
+"""Evaluations: retrieval (PolicyQA) now; answers, citations and redaction later."""

@@ -1,0 +1,123 @@
+"""Retrieval eval on PolicyQA: recall@k, MRR@10, nDCG@10 for dense, BM25 and hybrid search.
+
+Each privacy policy becomes one document (its paragraphs in order, blank-line separated); a
+question's gold is every chunk overlapping its answer span. Scoped search filters to the
+question's own policy (as a user asking about one policy would); unscoped searches all 20.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from hybrid.config import HybridConfig
+from hybrid.knowledge import store
+from hybrid.knowledge.embedder import Embedder
+from hybrid.knowledge.search import Filters, Retriever
+from hybrid.knowledge.sync import sync_folder
+
+MODES = ("dense", "bm25", "hybrid")
+KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    doc_id: str
+    spans: tuple[tuple[int, int], ...]  # answer spans as document character offsets
+
+
+def load_policyqa(path: Path) -> tuple[dict[str, str], list[Question]]:
+    """Documents by id and questions with gold spans mapped into document offsets."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    docs: dict[str, str] = {}
+    questions = []
+    for policy in data:
+        doc_id = f"{policy['title']}.txt"
+        parts, offset = [], 0
+        for paragraph in policy["paragraphs"]:
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                spans = tuple(
+                    (offset + a["answer_start"], offset + a["answer_start"] + len(a["text"]))
+                    for a in qa["answers"]
+                )
+                questions.append(Question(qa["question"], doc_id, spans))
+            parts.append(context)
+            offset += len(context) + 2
+        docs[doc_id] = "\n\n".join(parts)
+    return docs, questions
+
+
+def _gold(retriever: Retriever, question: Question) -> set[str]:
+    rows = retriever.snapshot.db.execute(
+        "SELECT chunk_id, char_start, char_end FROM chunks WHERE doc_id = ?", (question.doc_id,)
+    ).fetchall()
+    return {
+        r["chunk_id"] for r in rows
+        if any(r["char_start"] < end and start < r["char_end"] for start, end in question.spans)
+    }
+
+
+def _scores(ranked: list[str], gold: set[str]) -> dict[str, float]:
+    # Gold chunks count as one relevant item (overlapping chunks may both hold the answer),
+    # so the ideal DCG is 1 and chunkings with and without overlap compare fairly.
+    first = next((i for i, chunk in enumerate(ranked[:10]) if chunk in gold), None)
+    out = {f"recall@{k}": float(first is not None and first < k) for k in KS}
+    out["mrr@10"] = 0.0 if first is None else 1.0 / (first + 1)
+    out["ndcg@10"] = 0.0 if first is None else 1.0 / math.log2(first + 2)
+    return out
+
+
+def evaluate(
+    data_path: Path, config: HybridConfig, embedder: Embedder, collection: str,
+    limit: int | None = None, progress: bool = True,
+) -> dict:
+    """Index the policies into ``collection`` (incrementally) and score every question."""
+    docs, questions = load_policyqa(data_path)
+    if limit:
+        questions = questions[:: max(1, len(questions) // limit)][:limit]  # spread over policies
+    with tempfile.TemporaryDirectory() as folder:
+        for doc_id, text in docs.items():
+            (Path(folder) / doc_id).write_text(text, encoding="utf-8")
+        started = time.perf_counter()
+        report = sync_folder(collection, Path(folder), config, embedder, progress=progress)
+        index_seconds = time.perf_counter() - started
+    retriever = Retriever(store.collection_dir(config.index_dir, collection), embedder, config.search)
+    vectors = embedder.embed([q.text for q in questions], progress=progress)  # batched once
+    totals = {f"{scope}/{mode}": {} for scope in ("scoped", "unscoped") for mode in MODES}
+    skipped = 0
+    for i, question in enumerate(tqdm(questions, desc="questions", disable=not progress)):
+        gold = _gold(retriever, question)
+        if not gold:
+            skipped += 1  # an answer span that no chunk covers (should not happen)
+            continue
+        for scope in ("scoped", "unscoped"):
+            filters = Filters(sources=(question.doc_id,)) if scope == "scoped" else Filters()
+            for mode in MODES:
+                hits = retriever.search(question.text, k=10, mode=mode, filters=filters,
+                                        query_vector=vectors[i:i + 1])
+                for name, value in _scores([h.chunk_id for h in hits], gold).items():
+                    bucket = totals[f"{scope}/{mode}"]
+                    bucket[name] = bucket.get(name, 0.0) + value
+    scored = len(questions) - skipped
+    metrics = {
+        key: {name: round(100 * value / max(scored, 1), 2) for name, value in bucket.items()}
+        for key, bucket in totals.items()
+    }
+    return {
+        "dataset": str(data_path), "questions": scored, "skipped": skipped,
+        "documents": len(docs), "chunks": int(np.asarray(retriever.snapshot.bm25_ids).size),
+        "default_mode": config.search.mode, "embedder": embedder.name,
+        "embedder_dtype": str(embedder.dtype).removeprefix("torch."),
+        "chunking": config.chunking.model_dump(), "search": config.search.model_dump(),
+        "index_seconds": round(index_seconds, 2), "chunks_embedded": report.chunks_embedded,
+        "metrics": metrics,
+    }

@@ -1,0 +1,1 @@
+"""Knowledge layer: load, chunk, embed, index, sync and search documents."""

@@ -1,0 +1,172 @@
+"""Dense, BM25 and hybrid (reciprocal-rank fusion) search over a collection's live version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from hybrid.config import IndexConfig, SearchConfig
+from hybrid.knowledge import dense, lexical, store
+from hybrid.knowledge.embedder import Embedder
+
+Mode = Literal["dense", "bm25", "hybrid"]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One ranked chunk with its provenance. ``score`` is cosine (dense), BM25, or RRF (hybrid)."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    text: str
+    page_start: int | None
+    page_end: int | None
+    heading: str
+    char_start: int
+    char_end: int
+
+    @property
+    def pages(self) -> str:
+        if self.page_start is None:
+            return ""
+        if self.page_start == self.page_end:
+            return str(self.page_start)
+        return f"{self.page_start}-{self.page_end}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """``sources``: document ids or globs (``contracts/*.pdf``); ``pages``: inclusive range,
+    matching chunks that overlap it."""
+
+    sources: tuple[str, ...] = ()
+    pages: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pages is not None:
+            low, high = self.pages
+            if low < 1 or high < low:
+                raise ValueError(f"pages must be (first, last) with 1 <= first <= last, got {self.pages}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sources) or self.pages is not None
+
+
+class Retriever:
+    """Searches one collection; ``refresh`` picks up a newer version published by a sync.
+
+    Example: ``Retriever(Path("indexes/policies"), embedder, SearchConfig()).search("refunds")``
+    """
+
+    def __init__(self, coll: Path, embedder: Embedder, config: SearchConfig):
+        self.coll, self.embedder, self.config = coll, embedder, config
+        self.snapshot = store.load_snapshot(coll)
+        self._check_embedder()
+        dense.configure(self.snapshot.dense, _index_config(self.snapshot.meta))
+
+    def _check_embedder(self) -> None:
+        meta = self.snapshot.meta
+        if (meta["embedder"], meta["dimension"]) != (self.embedder.name, self.embedder.dimension):
+            raise ValueError(
+                f"collection {self.coll.name!r} was built with {meta['embedder']!r}; "
+                f"queries would be embedded with {self.embedder.name!r}"
+            )
+
+    def refresh(self) -> bool:
+        """Reload if a sync published a newer version; True when it did."""
+        if store.current_version(self.coll) == self.snapshot.version:
+            return False
+        old = self.snapshot
+        self.snapshot = store.load_snapshot(self.coll)
+        dense.configure(self.snapshot.dense, _index_config(self.snapshot.meta))
+        old.close()
+        return True
+
+    def search(
+        self, query: str, k: int | None = None, mode: Mode | None = None,
+        filters: Filters = Filters(), query_vector: np.ndarray | None = None,
+    ) -> list[SearchResult]:
+        """Top-k chunks. ``query_vector`` (1, dim) skips embedding when the caller batched it."""
+        if not query.strip():
+            raise ValueError("query is empty")
+        k = k or self.config.top_k
+        mode = mode or self.config.mode
+        if mode not in ("dense", "bm25", "hybrid"):
+            raise ValueError(f"mode must be dense, bm25 or hybrid, got {mode!r}")
+        allowed = self._allowed(filters) if filters.active else None
+        depth = max(k, self.config.candidates) if mode == "hybrid" else k
+        ranked: list[tuple[int, float]]
+        if mode != "bm25" and query_vector is None:
+            query_vector = self.embedder.embed_query(query)
+        if mode == "dense":
+            ranked = self._dense(query_vector, depth, allowed)
+        elif mode == "bm25":
+            ranked = self._bm25(query, depth, allowed)
+        else:
+            ranked = self._fuse(
+                self._dense(query_vector, depth, allowed), self._bm25(query, depth, allowed)
+            )
+        return self._results(ranked[:k])
+
+    def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        scores, ids = dense.search(self.snapshot.dense, vector, k, allowed)
+        return list(zip(ids.tolist(), scores.tolist()))
+
+    def _bm25(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        snap = self.snapshot
+        if snap.bm25 is None:
+            return []
+        scores = lexical.scores(snap.bm25, query)
+        if allowed is not None:
+            mask = np.isin(snap.bm25_ids, allowed)
+            scores = np.where(mask, scores, -1.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(snap.bm25_ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+    def _fuse(self, *lists: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        # Reciprocal-rank fusion: robust to the different scales of cosine and BM25 scores.
+        weights = (self.config.dense_weight, self.config.bm25_weight)
+        fused: dict[int, float] = {}
+        for weight, ranked in zip(weights, lists):
+            for rank, (chunk, _) in enumerate(ranked):
+                fused[chunk] = fused.get(chunk, 0.0) + weight / (self.config.rrf_k + rank + 1)
+        return sorted(fused.items(), key=lambda item: -item[1])
+
+    def _allowed(self, filters: Filters) -> np.ndarray:
+        sql, args = "SELECT faiss_id FROM chunks WHERE 1=1", []
+        if filters.sources:
+            sql += " AND (" + " OR ".join("doc_id GLOB ?" for _ in filters.sources) + ")"
+            args += list(filters.sources)
+        if filters.pages is not None:
+            sql += " AND page_start <= ? AND page_end >= ?"
+            args += [filters.pages[1], filters.pages[0]]
+        rows = self.snapshot.db.execute(sql, args).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def _results(self, ranked: list[tuple[int, float]]) -> list[SearchResult]:
+        if not ranked:
+            return []
+        ids = [chunk for chunk, _ in ranked]
+        rows = self.snapshot.db.execute(
+            "SELECT faiss_id, chunk_id, doc_id, text, page_start, page_end, heading, char_start, "
+            f"char_end FROM chunks WHERE faiss_id IN ({','.join('?' * len(ids))})", ids
+        ).fetchall()
+        by_id = {row["faiss_id"]: row for row in rows}
+        return [
+            SearchResult(rank, score, r["chunk_id"], r["doc_id"], r["text"], r["page_start"],
+                         r["page_end"], r["heading"], r["char_start"], r["char_end"])
+            for rank, (chunk, score) in enumerate(ranked, start=1)
+            if (r := by_id.get(chunk)) is not None
+        ]
+
+
+def _index_config(meta: dict) -> IndexConfig:
+    return IndexConfig.model_validate(meta.get("index", {}))

@@ -1,0 +1,188 @@
+"""On-disk collections: immutable versions swapped in atomically, so readers never see a mix.
+
+Layout of ``<index_dir>/<collection>/``::
+
+    CURRENT                 name of the live version, replaced atomically (os.replace)
+    .sync.lock              held by the one sync allowed at a time
+    versions/000007/        one complete, immutable version
+        chunks.sqlite       meta, documents (the manifest), chunks (text + provenance)
+        dense.faiss         IndexIDMap2 over the configured FAISS index; ids = chunks.faiss_id
+        bm25/  bm25_ids.npy bm25s index; row i scores chunk bm25_ids[i]
+
+A sync builds the next version in ``versions/.tmp-*``, fsyncs it, renames it into place and
+only then replaces CURRENT. A sync killed at any point leaves CURRENT on a complete version;
+the next sync deletes the debris. The two newest versions are kept for readers mid-open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CURRENT = "CURRENT"
+LOCK = ".sync.lock"
+KEEP_VERSIONS = 2
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, kind TEXT NOT NULL, content_hash TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL, n_pages INTEGER, n_chunks INTEGER NOT NULL,
+    indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    faiss_id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
+    text TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+    page_start INTEGER, page_end INTEGER, heading TEXT NOT NULL, text_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
+"""
+
+
+def check_name(name: str) -> str:
+    """Collection names become folder names: letters, digits, ``.``, ``_``, ``-``."""
+    if not _NAME.match(name):
+        raise ValueError(
+            f"collection name {name!r} must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def collection_dir(index_dir: Path, name: str) -> Path:
+    return Path(index_dir) / check_name(name)
+
+
+def current_version(coll: Path) -> str | None:
+    try:
+        return (coll / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def list_collections(index_dir: Path) -> list[str]:
+    root = Path(index_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / CURRENT).is_file())
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    """Read-only connection to a published (immutable) version: no locks, no journal."""
+    uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def read_meta(db: sqlite3.Connection) -> dict:
+    return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM meta")}
+
+
+def write_meta(db: sqlite3.Connection, values: dict) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+        [(key, json.dumps(value)) for key, value in values.items()],
+    )
+
+
+@dataclass
+class Snapshot:
+    """One published version, loaded: FAISS and BM25 in memory, metadata in SQLite."""
+
+    collection: str
+    version: str
+    path: Path
+    db: sqlite3.Connection
+    meta: dict
+    dense: object  # faiss.IndexIDMap2
+    bm25: object | None  # bm25s.BM25, None for an empty collection
+    bm25_ids: np.ndarray  # (n_chunks,) int64
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def load_snapshot(coll: Path, retries: int = 5) -> Snapshot:
+    """Open the live version. Retries if a concurrent sync retires it while we open it."""
+    import bm25s
+    import faiss
+
+    for attempt in range(retries):
+        version = current_version(coll)
+        if version is None:
+            raise FileNotFoundError(f"no collection at {coll} (run `hybrid index sync` first)")
+        path = coll / "versions" / version
+        try:
+            db = open_db(path / "chunks.sqlite")
+            meta = read_meta(db)
+            dense = faiss.read_index(str(path / "dense.faiss"))
+            ids = np.load(path / "bm25_ids.npy")
+            bm25 = bm25s.BM25.load(str(path / "bm25")) if len(ids) else None
+            return Snapshot(coll.name, version, path, db, meta, dense, bm25, ids)
+        except (FileNotFoundError, RuntimeError, sqlite3.OperationalError):
+            if attempt == retries - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))  # a newer version went live: read CURRENT again
+    raise AssertionError("unreachable")
+
+
+def new_build_dir(coll: Path) -> Path:
+    versions = coll / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    build = versions / f".tmp-{os.getpid()}-{time.time_ns()}"
+    build.mkdir()
+    return build
+
+
+def _fsync_tree(path: Path) -> None:
+    for item in [*path.rglob("*"), path]:
+        flags = os.O_RDONLY | (os.O_DIRECTORY if item.is_dir() else 0)
+        fd = os.open(item, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def publish(coll: Path, build: Path) -> str:
+    """Make ``build`` the live version atomically; returns its name. Caller holds the lock."""
+    versions = coll / "versions"
+    numbers = [int(p.name) for p in versions.iterdir() if p.name.isdigit()]
+    name = f"{max(numbers, default=0) + 1:06d}"
+    _fsync_tree(build)
+    os.replace(build, versions / name)
+    pointer = coll / f".{CURRENT}.tmp"
+    pointer.write_text(name)
+    with open(pointer, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(pointer, coll / CURRENT)  # the commit point
+    fd = os.open(coll, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    collect_garbage(coll)
+    return name
+
+
+def collect_garbage(coll: Path) -> None:
+    """Delete half-built versions and all but the newest KEEP_VERSIONS. Caller holds the lock."""
+    versions = coll / "versions"
+    if not versions.is_dir():
+        return
+    live = current_version(coll)
+    # Versions newer than CURRENT are debris of a sync killed between rename and commit.
+    done = sorted(p.name for p in versions.iterdir() if p.name.isdigit() and p.name <= (live or ""))
+    keep = set(done[-KEEP_VERSIONS:])
+    for path in versions.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
