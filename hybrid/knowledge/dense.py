@@ -1,4 +1,8 @@
-"""FAISS indexes with explicit int64 ids: build, update in place, filtered search."""
+"""FAISS indexes with explicit int64 ids: build, update in place, filtered search.
+
+Flat and HNSW sit in an IndexIDMap2; IVF keeps ids natively in its inverted lists (with a
+hashtable direct map, so vectors can be reconstructed and removed by id).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ import numpy as np
 from hybrid.config import IndexConfig
 
 
-def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None) -> faiss.IndexIDMap2:
-    """An empty IndexIDMap2 over flat, HNSW or IVF inner-product search.
+def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None) -> faiss.Index:
+    """An empty inner-product index with explicit ids: flat, HNSW or IVF.
 
     IVF is trained on ``training`` (the first vectors added), with nlist capped so that
     every list gets ~39 training points, as FAISS recommends.
@@ -25,14 +29,15 @@ def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None)
         inner.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct + remove by id
         if n:
             inner.train(training)
+        return inner
     return faiss.IndexIDMap2(inner)
 
 
-def _inner(index: faiss.IndexIDMap2) -> faiss.Index:
-    return faiss.downcast_index(index.index)
+def _inner(index: faiss.Index) -> faiss.Index:
+    return faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
 
 
-def configure(index: faiss.IndexIDMap2, config: IndexConfig) -> None:
+def configure(index: faiss.Index, config: IndexConfig) -> None:
     """Apply search-time knobs. Set on the inner index: IndexIDMap copies search params as the
     base class, which would drop efSearch / nprobe."""
     inner = _inner(index)
@@ -42,11 +47,17 @@ def configure(index: faiss.IndexIDMap2, config: IndexConfig) -> None:
         inner.nprobe = config.ivf_nprobe
 
 
-def ids_of(index: faiss.IndexIDMap2) -> np.ndarray:
+def ids_of(index: faiss.Index) -> np.ndarray:
+    """Every stored id."""
+    if isinstance(index, faiss.IndexIVF):
+        lists = index.invlists
+        parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+                 for i in range(index.nlist) if lists.list_size(i)]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
     return faiss.vector_to_array(index.id_map).astype(np.int64)
 
 
-def vectors_of(index: faiss.IndexIDMap2, ids: np.ndarray) -> np.ndarray:
+def vectors_of(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
     """(len(ids), dim) stored vectors, to reuse instead of re-embedding unchanged text."""
     out = np.empty((len(ids), index.d), dtype=np.float32)
     for row, chunk in enumerate(ids):
@@ -54,7 +65,7 @@ def vectors_of(index: faiss.IndexIDMap2, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def add(index: faiss.IndexIDMap2, vectors: np.ndarray, ids: np.ndarray, config: IndexConfig) -> faiss.IndexIDMap2:
+def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray, config: IndexConfig) -> faiss.Index:
     """Add vectors; returns the index to use from now on (IVF is created trained, on first use)."""
     if len(ids) == 0:
         return index
@@ -64,9 +75,13 @@ def add(index: faiss.IndexIDMap2, vectors: np.ndarray, ids: np.ndarray, config: 
     return index
 
 
-def remove(index: faiss.IndexIDMap2, ids: np.ndarray, config: IndexConfig) -> faiss.IndexIDMap2:
+def remove(index: faiss.Index, ids: np.ndarray, config: IndexConfig) -> faiss.Index:
     """Delete ids for real. HNSW graphs cannot drop nodes, so HNSW is rebuilt without them."""
     if len(ids) == 0:
+        return index
+    if isinstance(index, faiss.IndexIVF):
+        ids = np.ascontiguousarray(ids, dtype=np.int64)  # the selector borrows this buffer
+        index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
         return index
     if not isinstance(_inner(index), faiss.IndexHNSW):
         index.remove_ids(faiss.IDSelectorBatch(ids.astype(np.int64)))
@@ -79,7 +94,7 @@ def remove(index: faiss.IndexIDMap2, ids: np.ndarray, config: IndexConfig) -> fa
 
 
 def search(
-    index: faiss.IndexIDMap2, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) for one (1, dim) query; ``allowed`` restricts to those ids."""
     k = min(k, index.ntotal)

