@@ -1,0 +1,79 @@
+"""The CLI over real processes: help everywhere, exit codes, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hybrid.cli import app
+from tests.conftest import REPO
+
+COMMANDS = [[], ["index"], ["index", "sync"], ["index", "list"], ["index", "show"],
+            ["index", "remove"], ["search"], ["eval"], ["eval", "retrieval"], ["demo"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "hybrid")
+def test_help_on_every_command(command):
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def _hybrid(*args: str, index_dir: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("hybrid")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_INDEX_DIR": str(index_dir)}
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=300)
+
+
+@pytest.mark.integration
+def test_sync_list_show_search_remove(tmp_path, docs_folder):
+    index_dir = tmp_path / "idx"
+    (docs_folder / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    result = _hybrid("index", "sync", "shop", str(docs_folder), index_dir=index_dir)
+    assert result.returncode == 0, result.stderr
+    assert "added 3" in result.stdout and "failed 1" in result.stdout
+    assert "broken.pdf" in result.stdout and "corrupt PDF" in result.stdout
+    again = _hybrid("index", "sync", "shop", str(docs_folder), index_dir=index_dir)
+    assert "unchanged 3" in again.stdout and "chunks embedded 0" in again.stdout
+    assert "shop" in _hybrid("index", "list", index_dir=index_dir).stdout
+    show = json.loads(_hybrid("index", "show", "shop", "--json", index_dir=index_dir).stdout)
+    assert {d["doc_id"] for d in show["documents"]} == {"refunds.md", "shipping.txt", "privacy.html"}
+    found = _hybrid("search", "shop", "express delivery cut-off", "--json", "-k", "2",
+                    "--mode", "bm25", index_dir=index_dir)
+    hits = json.loads(found.stdout)
+    assert hits[0]["doc_id"] == "shipping.txt" and hits[0]["rank"] == 1
+    table = _hybrid("search", "shop", "cookies", "--source", "*.html", index_dir=index_dir)
+    assert "privacy.html" in table.stdout and table.returncode == 0
+    assert _hybrid("index", "remove", "shop", "--yes", index_dir=index_dir).returncode == 0
+    assert _hybrid("index", "list", index_dir=index_dir).stdout.count("shop") == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "missing", "query"], "no collection"),
+        (["search", "bad/name", "query"], "collection name"),
+        (["index", "sync", "c", "/nonexistent-folder"], "is not a folder"),
+        (["search", "c", "q", "--pages", "x-y"], "--pages"),
+        (["--config", "/nonexistent.yaml", "index", "list"], "cannot read config"),
+    ],
+)
+def test_failures_exit_nonzero_with_one_line(tmp_path, args, message):
+    if "--pages" in args:
+        tmp_path.joinpath("d").mkdir()
+    result = _hybrid(*args, index_dir=tmp_path / "idx")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and message in lines[-1], result.stderr
+
+
+def test_bad_config_names_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("search:\n  top_k: 0\n")
+    result = _hybrid("--config", str(bad), "index", "list", index_dir=tmp_path / "idx")
+    assert result.returncode == 1 and "search.top_k" in result.stderr and "got 0" in result.stderr
