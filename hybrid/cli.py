@@ -15,8 +15,11 @@ from rich.table import Table
 
 from hybrid.config import HybridConfig, load_config
 
-app = typer.Typer(help="hybrid: fine-tune for behaviour, retrieve for knowledge.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="hybrid: fine-tune for behaviour, retrieve for knowledge.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 index_app = typer.Typer(help="Build and manage collections.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluations.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
@@ -42,7 +45,9 @@ class Context:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config: Path | None = typer.Option(None, "--config", "-c", help="YAML recipe (configs/*.yaml)."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML recipe (configs/*.yaml)."
+    ),
     index_dir: Path | None = typer.Option(
         None, "--index-dir", help="Index root (default: $HYBRID_INDEX_DIR, else the recipe's)."
     ),
@@ -87,14 +92,20 @@ def index_list(ctx: typer.Context) -> None:
     table = Table("collection", "documents", "chunks", "embedder", "version")
     for name in store.list_collections(config.index_dir):
         info = collection_info(store.collection_dir(config.index_dir, name))
-        table.add_row(name, str(len(info["documents"])), str(info["chunks"]),
-                      info["meta"]["embedder"], info["version"])
+        table.add_row(
+            name,
+            str(len(info["documents"])),
+            str(info["chunks"]),
+            info["meta"]["embedder"],
+            info["version"],
+        )
     out.print(table)
 
 
 @index_app.command("show")
 def index_show(
-    ctx: typer.Context, collection: str,
+    ctx: typer.Context,
+    collection: str,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a collection's documents, chunk counts and build settings."""
@@ -106,18 +117,26 @@ def index_show(
         out.print_json(json.dumps(info))
         return
     meta = info["meta"]
-    out.print(f"{collection}: version {info['version']}, {info['chunks']} chunks, embedder "
-              f"{meta['embedder']} ({meta['dimension']}d), index {meta['index']['kind']}")
+    out.print(
+        f"{collection}: version {info['version']}, {info['chunks']} chunks, embedder "
+        f"{meta['embedder']} ({meta['dimension']}d), index {meta['index']['kind']}"
+    )
     table = Table("document", "kind", "pages", "chunks", "bytes")
     for doc in info["documents"]:
-        table.add_row(doc["doc_id"], doc["kind"], str(doc["n_pages"] or ""),
-                      str(doc["n_chunks"]), str(doc["size_bytes"]))
+        table.add_row(
+            doc["doc_id"],
+            doc["kind"],
+            str(doc["n_pages"] or ""),
+            str(doc["n_chunks"]),
+            str(doc["size_bytes"]),
+        )
     out.print(table)
 
 
 @index_app.command("remove")
 def index_remove(
-    ctx: typer.Context, collection: str,
+    ctx: typer.Context,
+    collection: str,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
 ) -> None:
     """Delete a collection and everything in it."""
@@ -136,8 +155,14 @@ def _print_results(results: list, title: str) -> None:
     table = Table("#", "score", "document", "page", "section", "text", title=title)
     for r in results:
         snippet = " ".join(r.text.split())
-        table.add_row(str(r.rank), f"{r.score:.3f}", r.doc_id, r.pages, r.heading,
-                      snippet[:160] + ("…" if len(snippet) > 160 else ""))
+        table.add_row(
+            str(r.rank),
+            f"{r.score:.3f}",
+            r.doc_id,
+            r.pages,
+            r.heading,
+            snippet[:160] + ("…" if len(snippet) > 160 else ""),
+        )
     out.print(table)
 
 
@@ -166,8 +191,9 @@ def search(
         except ValueError:
             raise ValueError(f"--pages must look like 3-5 or 7, got {pages!r}") from None
     config = ctx.obj.config()
-    retriever = Retriever(store.collection_dir(config.index_dir, collection), _embedder(config),
-                          config.search)
+    retriever = Retriever(
+        store.collection_dir(config.index_dir, collection), _embedder(config), config.search
+    )
     results = retriever.search(query, k=k, mode=mode, filters=Filters(tuple(source), page_range))
     if as_json:
         out.print_json(json.dumps([asdict(r) for r in results]))
@@ -181,22 +207,39 @@ def eval_retrieval(
     data: Path = typer.Option(REPO_SHARED / "policyqa/dev.json", help="PolicyQA (SQuAD) JSON."),
     dtype: str = typer.Option(None, help="Embedder dtype override: auto | bf16 | fp32."),
     limit: int = typer.Option(None, help="Score only this many questions (spread evenly)."),
-    output: Path = typer.Option(Path("evals/results/retrieval-policyqa.json"), help="JSON out."),
+    granularity: str = typer.Option(
+        "document",
+        help="document: one per policy, chunked by the recipe; paragraph: one per "
+        "paragraph (the published paragraphs-as-chunks setting).",
+    ),
+    output: Path = typer.Option(None, help="JSON out (default evals/results/...)."),
 ) -> None:
     """Recall@1/5/10, MRR@10, nDCG@10 on PolicyQA for dense, BM25 and hybrid search."""
     from hybrid.evals.retrieval import evaluate
 
+    if granularity not in ("document", "paragraph"):
+        raise ValueError(f"--granularity must be document or paragraph, got {granularity!r}")
     config = ctx.obj.config(**({"dtype": dtype} if dtype else {}))
     embedder = _embedder(config)
-    name = f"eval-policyqa-{str(embedder.dtype).removeprefix('torch.')}"
-    result = evaluate(data, config, embedder, name, limit=limit)
-    table = Table("scope/mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10",
-                  title=f"PolicyQA retrieval, {result['questions']} questions, "
-                        f"{result['chunks']} chunks, {result['embedder_dtype']}")
+    dtype_name = str(embedder.dtype).removeprefix("torch.")
+    name = f"eval-policyqa-{granularity}-{dtype_name}"
+    output = output or Path(f"evals/results/retrieval-policyqa-{granularity}-{dtype_name}.json")
+    result = evaluate(data, config, embedder, name, limit=limit, granularity=granularity)
+    table = Table(
+        "scope/mode",
+        "R@1",
+        "R@5",
+        "R@10",
+        "MRR@10",
+        "nDCG@10",
+        title=f"PolicyQA retrieval ({granularity}s), {result['questions']} questions, "
+        f"{result['chunks']} chunks, {result['embedder_dtype']}",
+    )
     for key, m in result["metrics"].items():
-        table.add_row(key + (" (default)" if key.endswith(config.search.mode) else ""),
-                      *(f"{m[n]:.1f}" for n in ("recall@1", "recall@5", "recall@10",
-                                                 "mrr@10", "ndcg@10")))
+        table.add_row(
+            key + (" (default)" if key.endswith(config.search.mode) else ""),
+            *(f"{m[n]:.1f}" for n in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")),
+        )
     out.print(table)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
@@ -215,16 +258,23 @@ def demo(
 
     config = ctx.obj.config()
     embedder = _embedder(config)
-    jobs = [("acme-policies", Path(__file__).parent / "samples" / "acme",
-             "How long do I have to return a sale item?")]
+    jobs = [
+        (
+            "acme-policies",
+            Path(__file__).parent / "samples" / "acme",
+            "How long do I have to return a sale item?",
+        )
+    ]
     if contracts.is_dir():
         jobs.append(("contracts", contracts, "Which law governs the agreement?"))
     else:
         out.print(f"[yellow]{contracts} not found: indexing the sample policies only[/yellow]")
     for name, folder, question in jobs:
         report = sync_folder(name, folder, config, embedder, progress=True)
-        out.print(f"{name}: {len(report.added)} added, {len(report.updated)} updated, "
-                  f"{len(report.unchanged)} unchanged, {len(report.failed)} failed")
+        out.print(
+            f"{name}: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed"
+        )
         retriever = Retriever(store.collection_dir(config.index_dir, name), embedder, config.search)
         _print_results(retriever.search(question, k=3), f"{name}: {question}")
 

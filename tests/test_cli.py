@@ -12,8 +12,18 @@ from typer.testing import CliRunner
 from hybrid.cli import app
 from tests.conftest import REPO
 
-COMMANDS = [[], ["index"], ["index", "sync"], ["index", "list"], ["index", "show"],
-            ["index", "remove"], ["search"], ["eval"], ["eval", "retrieval"], ["demo"]]
+COMMANDS = [
+    [],
+    ["index"],
+    ["index", "sync"],
+    ["index", "list"],
+    ["index", "show"],
+    ["index", "remove"],
+    ["search"],
+    ["eval"],
+    ["eval", "retrieval"],
+    ["demo"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "hybrid")
@@ -26,8 +36,9 @@ def test_help_on_every_command(command):
 def _hybrid(*args: str, index_dir: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("hybrid")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_INDEX_DIR": str(index_dir)}
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
 
 
 @pytest.mark.integration
@@ -42,9 +53,22 @@ def test_sync_list_show_search_remove(tmp_path, docs_folder):
     assert "unchanged 3" in again.stdout and "chunks embedded 0" in again.stdout
     assert "shop" in _hybrid("index", "list", index_dir=index_dir).stdout
     show = json.loads(_hybrid("index", "show", "shop", "--json", index_dir=index_dir).stdout)
-    assert {d["doc_id"] for d in show["documents"]} == {"refunds.md", "shipping.txt", "privacy.html"}
-    found = _hybrid("search", "shop", "express delivery cut-off", "--json", "-k", "2",
-                    "--mode", "bm25", index_dir=index_dir)
+    assert {d["doc_id"] for d in show["documents"]} == {
+        "refunds.md",
+        "shipping.txt",
+        "privacy.html",
+    }
+    found = _hybrid(
+        "search",
+        "shop",
+        "express delivery cut-off",
+        "--json",
+        "-k",
+        "2",
+        "--mode",
+        "bm25",
+        index_dir=index_dir,
+    )
     hits = json.loads(found.stdout)
     assert hits[0]["doc_id"] == "shipping.txt" and hits[0]["rank"] == 1
     table = _hybrid("search", "shop", "cookies", "--source", "*.html", index_dir=index_dir)

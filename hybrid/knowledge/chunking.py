@@ -82,7 +82,16 @@ class Chunker:
                 f"{document.doc_id}\x00{digest}\x00{occurrence}".encode()
             ).hexdigest()[:32]
             chunks.append(
-                Chunk(chunk_id, document.doc_id, text, start, end, page_start, page_end,
-                      heading, digest)
+                Chunk(
+                    chunk_id,
+                    document.doc_id,
+                    text,
+                    start,
+                    end,
+                    page_start,
+                    page_end,
+                    heading,
+                    digest,
+                )
             )
         return chunks

@@ -51,8 +51,11 @@ def ids_of(index: faiss.Index) -> np.ndarray:
     """Every stored id."""
     if isinstance(index, faiss.IndexIVF):
         lists = index.invlists
-        parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
-                 for i in range(index.nlist) if lists.list_size(i)]
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+            for i in range(index.nlist)
+            if lists.list_size(i)
+        ]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
     return faiss.vector_to_array(index.id_map).astype(np.int64)
 
@@ -65,7 +68,9 @@ def vectors_of(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray, config: IndexConfig) -> faiss.Index:
+def add(
+    index: faiss.Index, vectors: np.ndarray, ids: np.ndarray, config: IndexConfig
+) -> faiss.Index:
     """Add vectors; returns the index to use from now on (IVF is created trained, on first use)."""
     if len(ids) == 0:
         return index

@@ -62,7 +62,9 @@ def read_file(path: Path, config: IngestConfig) -> bytes:
         raise LoadError(f"unsupported extension {path.suffix or '(none)'!r}")
     size = path.stat().st_size
     if size > config.max_file_mb * 1024 * 1024:
-        raise LoadError(f"file is {size / 2**20:.1f} MB, over ingest.max_file_mb={config.max_file_mb}")
+        raise LoadError(
+            f"file is {size / 2**20:.1f} MB, over ingest.max_file_mb={config.max_file_mb}"
+        )
     return path.read_bytes()
 
 
@@ -77,7 +79,9 @@ def load_bytes(data: bytes, doc_id: str, config: IngestConfig) -> LoadedDocument
     if not data:
         raise LoadError("empty file (0 bytes)")
     if len(data) > config.max_file_mb * 1024 * 1024:
-        raise LoadError(f"file is {len(data) / 2**20:.1f} MB, over ingest.max_file_mb={config.max_file_mb}")
+        raise LoadError(
+            f"file is {len(data) / 2**20:.1f} MB, over ingest.max_file_mb={config.max_file_mb}"
+        )
     digest = content_hash(data)
     if kind == "pdf":
         text, page_starts = _pdf_text(data, config.max_pdf_pages)
@@ -100,7 +104,9 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise LoadError(f"not valid UTF-8 (byte {error.start}: {data[error.start:error.start + 1]!r})") from None
+        raise LoadError(
+            f"not valid UTF-8 (byte {error.start}: {data[error.start : error.start + 1]!r})"
+        ) from None
 
 
 def _pdf_text(data: bytes, max_pages: int) -> tuple[str, tuple[int, ...]]:
@@ -131,7 +137,9 @@ def _pdf_text(data: bytes, max_pages: int) -> tuple[str, tuple[int, ...]]:
             # NBSP -> space keeps offsets (1:1) and makes snippets and BM25 terms clean.
             page_text = (page.extract_text() or "").replace("\xa0", " ").strip()
         except Exception as error:  # one broken page should not lose the document
-            raise LoadError(f"corrupt PDF: page {number}: {type(error).__name__}: {error}") from None
+            raise LoadError(
+                f"corrupt PDF: page {number}: {type(error).__name__}: {error}"
+            ) from None
         starts.append(offset)
         parts.append(page_text)
         offset += len(page_text) + 2  # the "\n\n" page separator
@@ -164,9 +172,39 @@ def _markdown_headings(text: str) -> tuple[tuple[int, str], ...]:
 
 
 _INVISIBLE = {"script", "style", "noscript", "template", "head", "svg", "iframe"}
-_BLOCKS = {"p", "div", "li", "tr", "td", "th", "section", "article", "header", "footer", "nav",
-           "main", "aside", "table", "ul", "ol", "pre", "blockquote", "dt", "dd", "figcaption",
-           "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr", "form", "address"}
+_BLOCKS = {
+    "p",
+    "div",
+    "li",
+    "tr",
+    "td",
+    "th",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "main",
+    "aside",
+    "table",
+    "ul",
+    "ol",
+    "pre",
+    "blockquote",
+    "dt",
+    "dd",
+    "figcaption",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "hr",
+    "form",
+    "address",
+}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 

@@ -51,7 +51,9 @@ class Filters:
         if self.pages is not None:
             low, high = self.pages
             if low < 1 or high < low:
-                raise ValueError(f"pages must be (first, last) with 1 <= first <= last, got {self.pages}")
+                raise ValueError(
+                    f"pages must be (first, last) with 1 <= first <= last, got {self.pages}"
+                )
 
     @property
     def active(self) -> bool:
@@ -89,8 +91,12 @@ class Retriever:
         return True
 
     def search(
-        self, query: str, k: int | None = None, mode: Mode | None = None,
-        filters: Filters = Filters(), query_vector: np.ndarray | None = None,
+        self,
+        query: str,
+        k: int | None = None,
+        mode: Mode | None = None,
+        filters: Filters = Filters(),
+        query_vector: np.ndarray | None = None,
     ) -> list[SearchResult]:
         """Top-k chunks. ``query_vector`` (1, dim) skips embedding when the caller batched it."""
         if not query.strip():
@@ -114,7 +120,9 @@ class Retriever:
             )
         return self._results(ranked[:k])
 
-    def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def _dense(
+        self, vector: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
         scores, ids = dense.search(self.snapshot.dense, vector, k, allowed)
         return list(zip(ids.tolist(), scores.tolist()))
 
@@ -157,12 +165,23 @@ class Retriever:
         ids = [chunk for chunk, _ in ranked]
         rows = self.snapshot.db.execute(
             "SELECT faiss_id, chunk_id, doc_id, text, page_start, page_end, heading, char_start, "
-            f"char_end FROM chunks WHERE faiss_id IN ({','.join('?' * len(ids))})", ids
+            f"char_end FROM chunks WHERE faiss_id IN ({','.join('?' * len(ids))})",
+            ids,
         ).fetchall()
         by_id = {row["faiss_id"]: row for row in rows}
         return [
-            SearchResult(rank, score, r["chunk_id"], r["doc_id"], r["text"], r["page_start"],
-                         r["page_end"], r["heading"], r["char_start"], r["char_end"])
+            SearchResult(
+                rank,
+                score,
+                r["chunk_id"],
+                r["doc_id"],
+                r["text"],
+                r["page_start"],
+                r["page_end"],
+                r["heading"],
+                r["char_start"],
+                r["char_end"],
+            )
             for rank, (chunk, score) in enumerate(ranked, start=1)
             if (r := by_id.get(chunk)) is not None
         ]

@@ -10,8 +10,11 @@ POLICYQA = SHARED / "policyqa" / "dev.json"
 
 def test_scores_count_the_first_gold_hit():
     assert _scores(["a", "b", "g"], {"g", "h"}) == {
-        "recall@1": 0.0, "recall@5": 1.0, "recall@10": 1.0,
-        "mrr@10": pytest.approx(1 / 3), "ndcg@10": pytest.approx(1 / math.log2(4)),
+        "recall@1": 0.0,
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "mrr@10": pytest.approx(1 / 3),
+        "ndcg@10": pytest.approx(1 / math.log2(4)),
     }
     assert _scores(["a"] * 10 + ["g"], {"g"})["recall@10"] == 0.0
 
@@ -21,9 +24,15 @@ def test_policyqa_spans_map_into_documents():
     docs, questions = load_policyqa(require_shared(POLICYQA))
     assert len(docs) == 20 and len(questions) == 3809
     import json
+
     raw = json.loads(POLICYQA.read_text())["data"]
-    answers = [a["text"] for p in raw for par in p["paragraphs"] for qa in par["qas"]
-               for a in qa["answers"]]
+    answers = [
+        a["text"]
+        for p in raw
+        for par in p["paragraphs"]
+        for qa in par["qas"]
+        for a in qa["answers"]
+    ]
     spans = [docs[q.doc_id][s:e] for q in questions for s, e in q.spans]
     assert spans == answers
 
@@ -32,8 +41,7 @@ def test_policyqa_spans_map_into_documents():
 @pytest.mark.slow
 def test_evaluate_small_sample(tmp_path, embedder):
     config = make_config(tmp_path, chunking={"unit": "tokens", "size": 200, "overlap": 40})
-    result = evaluate(require_shared(POLICYQA), config, embedder, "pqa", limit=120,
-                      progress=False)
+    result = evaluate(require_shared(POLICYQA), config, embedder, "pqa", limit=120, progress=False)
     assert result["questions"] == 120 and result["skipped"] == 0
     metrics = result["metrics"]
     for bucket in metrics.values():

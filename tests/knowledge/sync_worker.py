@@ -41,13 +41,24 @@ def main() -> None:
             for mode in ("dense", "bm25", "hybrid"):
                 hits = retriever.search("refund policy for returned items", k=5, mode=mode)
                 if not hits or any(h.doc_id not in docs for h in hits):
-                    raise RuntimeError(f"inconsistent {mode} result in {retriever.snapshot.version}")
+                    raise RuntimeError(
+                        f"inconsistent {mode} result in {retriever.snapshot.version}"
+                    )
             queries += 1
         except Exception as error:  # counted and reported, not raised: the test asserts zero
             failures += 1
             errors.append(f"{type(error).__name__}: {error}")
-    print(json.dumps({"queries": queries, "failures": failures, "versions": sorted(versions),
-                      "errors": errors[:5]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "queries": queries,
+                "failures": failures,
+                "versions": sorted(versions),
+                "errors": errors[:5],
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

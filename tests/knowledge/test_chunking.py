@@ -8,12 +8,15 @@ WORDS = "the customer may return unused items within thirty days of delivery for
 
 
 def _doc(text: str, page_starts=(), headings=()) -> LoadedDocument:
-    return LoadedDocument("d.txt", "text", text, "h", len(text), tuple(page_starts), tuple(headings))
+    return LoadedDocument(
+        "d.txt", "text", text, "h", len(text), tuple(page_starts), tuple(headings)
+    )
 
 
 def _long_text(n_paragraphs: int = 12) -> str:
     return "\n\n".join(
-        " ".join(WORDS[(i + j) % len(WORDS)] for j in range(40 + 7 * i)) + "." for i in range(n_paragraphs)
+        " ".join(WORDS[(i + j) % len(WORDS)] for j in range(40 + 7 * i)) + "."
+        for i in range(n_paragraphs)
     )
 
 
@@ -24,7 +27,7 @@ def test_chunks_are_verbatim_with_offsets_and_overlap():
     for a, b in zip(chunks, chunks[1:]):
         assert b.char_start > a.char_start
     for chunk in chunks:
-        assert text[chunk.char_start:chunk.char_end] == chunk.text
+        assert text[chunk.char_start : chunk.char_end] == chunk.text
         assert len(chunk.text) <= 300
     assert any(b.char_start < a.char_end for a, b in zip(chunks, chunks[1:]))  # overlap exists
 

@@ -27,8 +27,11 @@ def _state(folder: Path, variant: int) -> set[str]:
         if (i + variant) % 4 == 0:
             continue  # each variant drops a different quarter: syncs add and remove documents
         name = f"doc{i:02d}.md"
-        paragraphs = [f"Section {j} of document {i}, variant {variant}: the refund policy for "
-                      f"returned items number {i * 7 + j + variant * 100} says this." for j in range(6)]
+        paragraphs = [
+            f"Section {j} of document {i}, variant {variant}: the refund policy for "
+            f"returned items number {i * 7 + j + variant * 100} says this."
+            for j in range(6)
+        ]
         (folder / name).write_text("# Policy\n\n" + "\n\n".join(paragraphs))
         names.add(name)
     return names
@@ -47,9 +50,14 @@ def _check_consistent(config, allowed: list[set[str]]) -> set[str]:
 
 def _worker(*args: str) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "tests.knowledge.sync_worker", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            cwd=REPO, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.knowledge.sync_worker", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
 
 
 def test_sigkill_mid_sync_leaves_previous_version(tmp_path, embedder):

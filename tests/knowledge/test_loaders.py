@@ -62,7 +62,11 @@ def test_real_pdf_pages_and_known_phrase():
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("corrupt.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage\x00\xff" * 3, "corrupt PDF"),
+        (
+            "corrupt.pdf",
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage\x00\xff" * 3,
+            "corrupt PDF",
+        ),
         ("notpdf.pdf", b"PK\x03\x04 this is a zip", "not a PDF"),
         ("blank.pdf", _pdf(pages=2), "no extractable text"),
         ("nopages.pdf", _pdf(pages=0), "no pages"),

@@ -59,6 +59,8 @@ def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
     assert report.added == [name]
     retriever = Retriever(store.collection_dir(config.index_dir, "k"), embedder, config.search)
     hit = retriever.search("governing law", k=1)[0]
-    assert hit.doc_id == name and hit.page_start <= 3 <= hit.page_end and "GOVERNING LAW" in hit.text
+    assert (
+        hit.doc_id == name and hit.page_start <= 3 <= hit.page_end and "GOVERNING LAW" in hit.text
+    )
     hits = retriever.search("governing law", k=5, filters=Filters(pages=(5, 6)))
     assert hits and all(h.page_end >= 5 for h in hits)

@@ -6,6 +6,7 @@ from filelock import FileLock
 
 from hybrid.config import EmbedderConfig
 from hybrid.knowledge import store
+from hybrid.knowledge.loaders import LoadError
 from hybrid.knowledge.search import Retriever
 from hybrid.knowledge.sync import (
     CollectionLocked,
@@ -14,7 +15,6 @@ from hybrid.knowledge.sync import (
     put_document,
     sync_folder,
 )
-from hybrid.knowledge.loaders import LoadError
 from tests.conftest import make_config, write_docs
 
 
@@ -40,8 +40,9 @@ def test_update_and_delete_remove_for_real(config, docs_folder, embedder):
     sync_folder("c", docs_folder, config, embedder)
     before = _snapshot(config)
     n_before = before.dense.ntotal
-    (docs_folder / "shipping.txt").write_text("Shipping is free on orders over 75 EUR. Parcels "
-                                              "travel with our carrier partners.")
+    (docs_folder / "shipping.txt").write_text(
+        "Shipping is free on orders over 75 EUR. Parcels travel with our carrier partners."
+    )
     (docs_folder / "privacy.html").unlink()
     report = sync_folder("c", docs_folder, config, embedder)
     assert report.updated == ["shipping.txt"] and report.removed == ["privacy.html"]
@@ -51,6 +52,7 @@ def test_update_and_delete_remove_for_real(config, docs_folder, embedder):
     assert snap.dense.ntotal == len(snap.bm25_ids) < n_before
     stored = set(np.asarray(snap.bm25_ids).tolist())
     from hybrid.knowledge.dense import ids_of
+
     assert set(ids_of(snap.dense).tolist()) == stored  # FAISS and BM25 agree
     retriever = Retriever(store.collection_dir(config.index_dir, "c"), embedder, config.search)
     for mode in ("dense", "bm25", "hybrid"):
@@ -62,8 +64,9 @@ def test_update_and_delete_remove_for_real(config, docs_folder, embedder):
 
 def test_unchanged_text_reuses_vectors(config, docs_folder, embedder):
     path = docs_folder / "long.md"
-    path.write_text("\n\n".join(f"Paragraph {i} says something different about returns." * 4
-                                for i in range(6)))
+    path.write_text(
+        "\n\n".join(f"Paragraph {i} says something different about returns." * 4 for i in range(6))
+    )
     sync_folder("c", docs_folder, config, embedder)
     path.write_text(path.read_text() + "\n\n## Contact\n\nWrite to returns@example.com.\n")
     report = sync_folder("c", docs_folder, config, embedder)
@@ -73,9 +76,16 @@ def test_unchanged_text_reuses_vectors(config, docs_folder, embedder):
 
 def test_bad_files_are_reported_and_good_versions_kept(config, docs_folder, embedder):
     sync_folder("c", docs_folder, config, embedder)
-    write_docs(docs_folder, {"broken.pdf": b"%PDF-1.4 nonsense", "empty.txt": b"",
-                             "notes.docx": b"PK", "good.md": "# New\n\nA new document.",
-                             ".hidden.md": "ignored"})
+    write_docs(
+        docs_folder,
+        {
+            "broken.pdf": b"%PDF-1.4 nonsense",
+            "empty.txt": b"",
+            "notes.docx": b"PK",
+            "good.md": "# New\n\nA new document.",
+            ".hidden.md": "ignored",
+        },
+    )
     (docs_folder / "shipping.txt").write_bytes("d\xe9j\xe0 vu".encode("latin-1"))
     report = sync_folder("c", docs_folder, config, embedder)
     assert report.added == ["good.md"]
@@ -95,7 +105,10 @@ def test_embedder_mismatch_is_refused(tmp_path, docs_folder, embedder):
     (docs_folder / "new.txt").write_text("new text")
     with pytest.raises(ValueError, match="other-model"):
         sync_folder("c", docs_folder, config, Other())  # type: ignore[arg-type]
-    assert EmbedderConfig().model in collection_info(store.collection_dir(config.index_dir, "c"))["meta"]["embedder"]
+    assert (
+        EmbedderConfig().model
+        in collection_info(store.collection_dir(config.index_dir, "c"))["meta"]["embedder"]
+    )
 
 
 def test_second_sync_waits_then_fails_clearly(tmp_path, docs_folder, embedder):
@@ -112,15 +125,19 @@ def test_chunking_change_rechunks_everything(tmp_path, docs_folder, embedder):
     smaller = make_config(tmp_path, chunking={"unit": "chars", "size": 80, "overlap": 10})
     report = sync_folder("c", docs_folder, smaller, embedder)
     assert len(report.updated) == 3
-    assert all(len(t) <= 80 for t in (r[0] for r in _snapshot(smaller).db.execute("SELECT text FROM chunks")))
+    assert all(
+        len(t) <= 80
+        for t in (r[0] for r in _snapshot(smaller).db.execute("SELECT text FROM chunks"))
+    )
 
 
 def test_put_and_delete_single_documents(config, docs_folder, embedder):
     sync_folder("c", docs_folder, config, embedder)
     report = put_document("c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config, embedder)
     assert report.added == ["faq/new.md"]
-    assert put_document("c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config,
-                        embedder).unchanged == ["faq/new.md"]
+    assert put_document(
+        "c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config, embedder
+    ).unchanged == ["faq/new.md"]
     with pytest.raises(LoadError):
         put_document("c", "bad.pdf", b"not a pdf", config, embedder)
     assert delete_document("c", "faq/new.md", config, embedder).removed == ["faq/new.md"]
@@ -137,14 +154,19 @@ def test_approximate_index_kinds_add_and_delete(tmp_path, docs_folder, embedder,
     doc_ids, snap = _texts(config)
     assert doc_ids == {"privacy.html", "shipping.txt"} and snap.dense.ntotal == len(snap.bm25_ids)
     retriever = Retriever(store.collection_dir(config.index_dir, "c"), embedder, config.search)
-    assert retriever.search("express delivery before 2 pm", k=1, mode="dense")[0].doc_id == "shipping.txt"
+    assert (
+        retriever.search("express delivery before 2 pm", k=1, mode="dense")[0].doc_id
+        == "shipping.txt"
+    )
 
 
 def test_old_versions_are_collected(config, docs_folder, embedder):
     for i in range(4):
         (docs_folder / "counter.txt").write_text(f"revision {i}")
         sync_folder("c", docs_folder, config, embedder)
-    versions = sorted(p.name for p in (store.collection_dir(config.index_dir, "c") / "versions").iterdir())
+    versions = sorted(
+        p.name for p in (store.collection_dir(config.index_dir, "c") / "versions").iterdir()
+    )
     assert versions == ["000003", "000004"]
 
 
