@@ -1,0 +1,1 @@
+"""Behaviour layer: instruction data, leak-free splits and LoRA fine-tuning."""
