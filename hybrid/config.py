@@ -130,8 +130,9 @@ class DataConfig(_Strict):
     path: Path
     format: Literal["auto", "chat", "alpaca", "csv"] = "auto"
     columns: CsvColumns = CsvColumns()
-    system_prompt: str | None = None
+    system_prompt: str | None = Field(None, min_length=1)
     limit: int | None = Field(None, gt=0)
+    redact: bool = False  # redact with `redaction:` before the PII gate (report -> card)
 
 
 class SplitConfig(_Strict):

@@ -1,1 +1,1 @@
-"""Behaviour layer: instruction data, leak-free splits and LoRA fine-tuning."""
+"""Behaviour layer: PII redaction, instruction data, LoRA fine-tuning."""

@@ -1,0 +1,142 @@
+"""`hybrid train`: read, redact, refuse residual PII, split without leaks, tune, write the card."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from hybrid.behaviour.adapters import file_sha256, write_card
+from hybrid.behaviour.data import Example, Message, read_examples
+from hybrid.behaviour.models import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
+from hybrid.behaviour.splits import split_examples
+from hybrid.behaviour.train import TrainResult, train_adapter
+from hybrid.config import HybridConfig
+
+
+class ResidualPII(ValueError):
+    """Training data still holds PII; the message names the first offending lines."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str  # "file.csv:17"
+    entity: str
+    text: str
+
+
+def redact_examples(examples: list[Example], redactor, progress: bool = False):
+    """(redacted examples, RedactionReport, mappings): pseudonyms consistent per example."""
+    from hybrid.behaviour.redact import RedactionReport
+
+    report = RedactionReport()
+    out, mappings = [], []
+    for example in tqdm(examples, desc="redacting", disable=not progress, unit="ex"):
+        result = redactor.redact_example([m.content for m in example.messages])
+        report.add(result)
+        mappings.append(result.mapping)
+        messages = tuple(Message(m.role, t) for m, t in zip(example.messages, result.turns))
+        out.append(Example(messages, example.label, example.source))
+    return out, report, mappings
+
+
+def scan_for_pii(
+    examples: list[Example], redactor, limit: int = 5, progress: bool = False
+) -> list[Finding]:
+    """The first ``limit`` residual PII findings (the training gate)."""
+    found: list[Finding] = []
+    for example in tqdm(examples, desc="PII gate", disable=not progress, unit="ex"):
+        for message in example.messages:
+            for span in redactor.find_pii(message.content):
+                found.append(Finding(example.source, span.entity, span.text))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def gate(findings: list[Finding], allow_pii: str | None) -> None:
+    if findings and not allow_pii:
+        lines = "; ".join(f"{f.source}: {f.entity} {f.text!r}" for f in findings)
+        raise ResidualPII(
+            f"training data still contains PII ({lines}). Redact it first (`hybrid redact` or "
+            'data.redact: true), or pass --allow-pii "<reason>" to train anyway.'
+        )
+
+
+def _conversations(examples: list[Example]) -> list[list[dict[str, str]]]:
+    return [[{"role": m.role, "content": m.content} for m in e.messages] for e in examples]
+
+
+def run_training(
+    config: HybridConfig,
+    allow_pii: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """The whole `hybrid train` job for one recipe; returns where the adapter went."""
+    from hybrid.behaviour.redact import Redactor
+    from hybrid.knowledge.embedder import Embedder
+
+    if config.data is None:
+        raise ValueError("the recipe has no data: section (data.path is required to train)")
+    if allow_pii is not None and not allow_pii.strip():
+        raise ValueError('--allow-pii needs a reason, e.g. --allow-pii "synthetic names only"')
+    started = time.perf_counter()
+    train_cfg = config.train
+    adapter_dir = train_cfg.adapters_dir / train_cfg.adapter_name
+    if adapter_dir.exists() and not resume:
+        shutil.rmtree(adapter_dir)  # a fresh run replaces the old artefact
+    adapter_dir.mkdir(parents=True, exist_ok=True)
+
+    examples = read_examples(config.data)
+    redactor = Redactor(config.redaction)
+    redaction = None
+    if config.data.redact:
+        examples, report, _ = redact_examples(examples, redactor, progress)
+        redaction = report.to_dict()
+    findings = scan_for_pii(examples, redactor, progress=progress)
+    gate(findings, allow_pii)
+
+    split = split_examples(examples, config.split, Embedder(config.embedder))
+    if not split.train:
+        raise ValueError("the training split is empty after leak removal")
+    result = train_adapter(
+        train_cfg,
+        _conversations(split.train),
+        _conversations(split.validation),
+        adapter_dir,
+        resume,
+        progress,
+    )
+    shutil.rmtree(adapter_dir / "checkpoints", ignore_errors=True)  # the best one is saved
+    embedded = train_cfg.base_model == EMBEDDED_LLM
+    write_card(
+        adapter_dir,
+        {
+            "name": train_cfg.adapter_name,
+            "base_model": train_cfg.base_model,
+            "base_model_hash": base_model_hash(train_cfg.base_model),
+            "base_model_licence": EMBEDDED_LICENCE if embedded else "see the model's own card",
+            "data": [
+                {
+                    "path": str(config.data.path),
+                    "sha256": file_sha256(config.data.path),
+                    "examples": len(examples),
+                }
+            ],
+            "redaction": redaction,
+            "pii_gate": {"findings": [f.__dict__ for f in findings], "allow_pii_reason": allow_pii},
+            "splits": {
+                "train": len(split.train),
+                "validation": len(split.validation),
+                "test": len(split.test),
+            },
+            "leak_report": split.leak_report,
+            "hyperparameters": train_cfg.model_dump(mode="json"),
+            "metrics": result.metrics,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        },
+    )
+    return result

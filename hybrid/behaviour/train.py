@@ -1,0 +1,150 @@
+"""LoRA instruction tuning with TRL's SFTTrainer: assistant-only loss, early stopping, resume."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from hybrid.behaviour.masking import tokenise
+from hybrid.behaviour.models import load_base, lora_targets
+from hybrid.config import TrainConfig
+from hybrid.precision import best_device
+
+
+@dataclass
+class TrainResult:
+    """What a run produced; ``metrics`` goes into the adapter card."""
+
+    adapter_dir: Path
+    metrics: dict = field(default_factory=dict)
+
+
+def to_token_dataset(conversations: list[list[dict[str, str]]], tokenizer, max_length: int):
+    """A pre-tokenised ``datasets.Dataset`` (input_ids, assistant_masks) for SFTTrainer.
+
+    The mask is ours (see masking.py), so TRL never needs ``{% generation %}`` markers.
+    Conversations whose assistant text is truncated away entirely are dropped.
+    """
+    from datasets import Dataset
+
+    rows = {"input_ids": [], "assistant_masks": []}
+    for messages in conversations:
+        item = tokenise(tokenizer, messages, max_length)
+        if any(item.assistant_masks):
+            rows["input_ids"].append(item.input_ids)
+            rows["assistant_masks"].append(item.assistant_masks)
+    if not rows["input_ids"]:
+        raise ValueError("no example has assistant tokens within train.max_length")
+    return Dataset.from_dict(rows)
+
+
+def sft_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, progress: bool):
+    """This project's recipe as an SFTConfig: weights already in bf16 where fast (no autocast),
+    no gradient checkpointing at small scale, length-grouped padded batches, padding-free only
+    where the attention kernel respects sequence boundaries (flash-attn on CUDA)."""
+    from trl import SFTConfig
+
+    cuda = best_device() == "cuda"
+    padding_free = cuda and importlib.util.find_spec("flash_attn") is not None
+    return SFTConfig(
+        output_dir=str(output_dir),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate,
+        warmup_steps=int(config.warmup_ratio * config.max_steps),
+        lr_scheduler_type="cosine",
+        logging_steps=max(1, min(10, config.eval_steps)),
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=cuda,  # CPU: the weights are bf16 already; autocast would only add casts
+        use_cpu=not cuda,
+        gradient_checkpointing=config.gradient_checkpointing,
+        max_length=config.max_length,
+        packing=False,
+        padding_free=padding_free,
+        train_sampling_strategy="random" if padding_free else "group_by_length",
+        assistant_only_loss=False,  # our own mask arrives as the assistant_masks column
+        report_to=[],
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+
+
+def train_adapter(
+    config: TrainConfig,
+    train: list[list[dict[str, str]]],
+    validation: list[list[dict[str, str]]],
+    adapter_dir: Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Tune a LoRA adapter on conversations; saves PEFT files to ``adapter_dir``.
+
+    Example: ``train_adapter(TrainConfig(max_steps=50), train, val, Path("adapters/x"))``
+    """
+    from peft import LoraConfig, get_peft_model
+    from transformers import EarlyStoppingCallback
+    from trl import SFTTrainer
+
+    torch.manual_seed(config.seed)
+    started = time.perf_counter()
+    model, tokenizer = load_base(config.base_model, config.dtype)
+    lora = LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=lora_targets(model.config.model_type, config.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    train_set = to_token_dataset(train, tokenizer, config.max_length)
+    val_set = to_token_dataset(validation, tokenizer, config.max_length) if validation else None
+    checkpoints = adapter_dir / "checkpoints"
+    callbacks = []
+    if val_set is not None and config.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(config.early_stopping_patience))
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_arguments(config, checkpoints, val_set is not None, progress),
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    metrics: dict = {"train_examples": len(train_set), "validation_examples": len(val_set or [])}
+    if val_set is not None:
+        metrics["val_loss_before"] = trainer.evaluate()["eval_loss"]
+    resume_from = resume and any(checkpoints.glob("checkpoint-*"))
+    output = trainer.train(resume_from_checkpoint=True if resume_from else None)
+    metrics |= {
+        "train_loss": output.training_loss,
+        "steps": trainer.state.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+    }
+    if val_set is not None:
+        metrics["val_loss_after"] = trainer.evaluate()["eval_loss"]  # the restored best model
+    trained_tokens = sum(sum(m) for m in train_set["assistant_masks"])
+    metrics |= {
+        "trained_tokens_per_epoch": trained_tokens,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "device": str(model.device),
+        "dtype": str(model.dtype).removeprefix("torch."),
+    }
+    trainer.model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    return TrainResult(adapter_dir, metrics)

@@ -1,0 +1,108 @@
+"""A tiny random 2-layer Llama learns a trivial task; the adapter reloads with plain PEFT."""
+
+import json
+import random
+
+import pytest
+import torch
+
+from hybrid.behaviour.adapters import list_adapters, read_card, write_card
+from hybrid.behaviour.train import to_token_dataset, train_adapter
+from hybrid.config import LoraSettings, TrainConfig
+
+pytestmark = pytest.mark.slow
+COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "white"]
+
+
+def _conversations(n: int, seed: int) -> list[list[dict[str, str]]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        colour = rng.choice(COLOURS)
+        out.append(
+            [
+                {"role": "user", "content": f"Repeat the colour: {colour}"},
+                {"role": "assistant", "content": f"The colour is {colour}."},
+            ]
+        )
+    return out
+
+
+def test_tiny_model_learns_and_adapter_reloads(tmp_path, tiny_llama):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    config = TrainConfig(
+        base_model=str(tiny_llama),
+        max_steps=30,
+        batch_size=8,
+        eval_steps=10,
+        learning_rate=1e-2,
+        max_length=64,
+        warmup_ratio=0.0,
+        dtype="fp32",
+        lora=LoraSettings(r=8, alpha=16, dropout=0.0, target_modules="all-linear"),
+    )
+    adapter = tmp_path / "adapter"
+    result = train_adapter(
+        config, _conversations(96, 1), _conversations(16, 2), adapter, progress=False
+    )
+    metrics = result.metrics
+    assert metrics["val_loss_after"] < metrics["val_loss_before"] - 0.5, metrics
+    assert metrics["steps"] <= 30 and metrics["best_checkpoint"]
+    assert (adapter / "adapter_config.json").is_file()
+
+    # Plain PEFT, no hybrid code: the artefact is a standard adapter.
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    ids = tokenizer("Repeat the colour: red", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        before = base(ids).logits
+        tuned = PeftModel.from_pretrained(base, str(adapter))
+        after = tuned(ids).logits
+    assert not torch.allclose(before, after, atol=1e-4)
+
+
+def test_resume_from_checkpoint(tmp_path, tiny_llama):
+    config = TrainConfig(
+        base_model=str(tiny_llama),
+        max_steps=6,
+        batch_size=4,
+        eval_steps=3,
+        max_length=64,
+        dtype="fp32",
+        early_stopping_patience=0,
+    )
+    adapter = tmp_path / "adapter"
+    first = train_adapter(
+        config, _conversations(24, 3), _conversations(8, 4), adapter, progress=False
+    )
+    assert first.metrics["steps"] == 6
+    longer = config.model_copy(update={"max_steps": 9})
+    resumed = train_adapter(
+        longer, _conversations(24, 3), _conversations(8, 4), adapter, resume=True, progress=False
+    )
+    assert resumed.metrics["steps"] == 9  # continued from checkpoint-6, not from zero
+
+
+def test_token_dataset_drops_examples_without_assistant_tokens(smol_tokenizer):
+    long_prompt = [
+        {"role": "user", "content": "word " * 200},
+        {"role": "assistant", "content": "ok"},
+    ]
+    data = to_token_dataset([long_prompt, *_conversations(2, 5)], smol_tokenizer, max_length=64)
+    assert len(data) == 2 and set(data.column_names) == {"input_ids", "assistant_masks"}
+    with pytest.raises(ValueError, match="max_length"):
+        to_token_dataset([long_prompt], smol_tokenizer, max_length=64)
+
+
+def test_card_round_trip(tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    write_card(folder, {"name": "a", "base_model": "x", "metrics": {"val_loss_after": 1.5}})
+    card = read_card(folder)
+    assert card["metrics"] == {"val_loss_after": 1.5} and card["libraries"]["torch"]
+    assert json.loads((folder / "card.json").read_text())["name"] == "a"
+    assert [c["name"] for c in list_adapters(tmp_path)] == ["a"]
+    with pytest.raises(FileNotFoundError):
+        read_card(tmp_path)
