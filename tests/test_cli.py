@@ -6,28 +6,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from hybrid.cli import app
 from tests.conftest import REPO
 
-COMMANDS = [
-    [],
-    ["index"],
-    ["index", "sync"],
-    ["index", "list"],
-    ["index", "show"],
-    ["index", "remove"],
-    ["search"],
-    ["eval"],
-    ["eval", "retrieval"],
-    ["demo"],
-]
+
+def _all_commands(group: click.Command, prefix: list[str]) -> list[list[str]]:
+    found = [prefix]
+    for name, command in getattr(group, "commands", {}).items():
+        found += _all_commands(command, [*prefix, name])
+    return found
+
+
+COMMANDS = _all_commands(typer.main.get_command(app), [])
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "hybrid")
 def test_help_on_every_command(command):
+    assert len(COMMANDS) >= 18  # every group and command is discovered
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output

@@ -85,6 +85,44 @@ def sft_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, progres
     )
 
 
+def build_trainer(
+    config: TrainConfig,
+    train: list[list[dict[str, str]]],
+    validation: list[list[dict[str, str]]],
+    output_dir: Path,
+    progress: bool = True,
+):
+    """(SFTTrainer, tokenizer) for this project's recipe: base model, LoRA, our masks."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import EarlyStoppingCallback
+    from trl import SFTTrainer
+
+    torch.manual_seed(config.seed)
+    model, tokenizer = load_base(config.base_model, config.dtype)
+    lora = LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=lora_targets(model.config.model_type, config.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    train_set = to_token_dataset(train, tokenizer, config.max_length)
+    val_set = to_token_dataset(validation, tokenizer, config.max_length) if validation else None
+    callbacks = []
+    if val_set is not None and config.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(config.early_stopping_patience))
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_arguments(config, output_dir, val_set is not None, progress),
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    return trainer, tokenizer
+
+
 def train_adapter(
     config: TrainConfig,
     train: list[list[dict[str, str]]],
@@ -97,35 +135,10 @@ def train_adapter(
 
     Example: ``train_adapter(TrainConfig(max_steps=50), train, val, Path("adapters/x"))``
     """
-    from peft import LoraConfig, get_peft_model
-    from transformers import EarlyStoppingCallback
-    from trl import SFTTrainer
-
-    torch.manual_seed(config.seed)
     started = time.perf_counter()
-    model, tokenizer = load_base(config.base_model, config.dtype)
-    lora = LoraConfig(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=lora_targets(model.config.model_type, config.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, lora)
-    train_set = to_token_dataset(train, tokenizer, config.max_length)
-    val_set = to_token_dataset(validation, tokenizer, config.max_length) if validation else None
     checkpoints = adapter_dir / "checkpoints"
-    callbacks = []
-    if val_set is not None and config.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(config.early_stopping_patience))
-    trainer = SFTTrainer(
-        model=model,
-        args=sft_arguments(config, checkpoints, val_set is not None, progress),
-        train_dataset=train_set,
-        eval_dataset=val_set,
-        processing_class=tokenizer,
-        callbacks=callbacks,
-    )
+    trainer, tokenizer = build_trainer(config, train, validation, checkpoints, progress)
+    train_set, val_set = trainer.train_dataset, trainer.eval_dataset
     metrics: dict = {"train_examples": len(train_set), "validation_examples": len(val_set or [])}
     if val_set is not None:
         metrics["val_loss_before"] = trainer.evaluate()["eval_loss"]
@@ -138,13 +151,15 @@ def train_adapter(
     }
     if val_set is not None:
         metrics["val_loss_after"] = trainer.evaluate()["eval_loss"]  # the restored best model
-    trained_tokens = sum(sum(m) for m in train_set["assistant_masks"])
+    # TRL folded our assistant_masks into labels (-100 = not trained on).
+    trained_tokens = sum(sum(t != -100 for t in row) for row in train_set["labels"])
+    model = trainer.model
     metrics |= {
         "trained_tokens_per_epoch": trained_tokens,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "device": str(model.device),
         "dtype": str(model.dtype).removeprefix("torch."),
     }
-    trainer.model.save_pretrained(adapter_dir)
+    model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
     return TrainResult(adapter_dir, metrics)

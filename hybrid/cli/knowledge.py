@@ -1,61 +1,19 @@
-"""The `hybrid` command line: index, search, evaluate, demo."""
+"""CLI commands of the knowledge layer: index, search, eval retrieval, demo."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from hybrid.config import HybridConfig, load_config
-
-app = typer.Typer(
-    help="hybrid: fine-tune for behaviour, retrieve for knowledge.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-index_app = typer.Typer(help="Build and manage collections.", no_args_is_help=True)
-eval_app = typer.Typer(help="Evaluations.", no_args_is_help=True)
-app.add_typer(index_app, name="index")
-app.add_typer(eval_app, name="eval")
-out = Console(highlight=False)
-REPO_SHARED = Path("../shared/data")
+from hybrid.cli.common import REPO_SHARED, app, eval_app, index_app, out
+from hybrid.config import HybridConfig
 
 
-@dataclass(frozen=True)
-class Context:
-    config_path: Path | None
-    index_dir: Path | None
-
-    def config(self, **embedder: str) -> HybridConfig:
-        config = load_config(self.config_path, self.index_dir)
-        if embedder:
-            config = config.model_copy(
-                update={"embedder": config.embedder.model_copy(update=embedder)}
-            )
-        return config
-
-
-@app.callback()
-def main_options(
-    ctx: typer.Context,
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="YAML recipe (configs/*.yaml)."
-    ),
-    index_dir: Path | None = typer.Option(
-        None, "--index-dir", help="Index root (default: $HYBRID_INDEX_DIR, else the recipe's)."
-    ),
-) -> None:
-    ctx.obj = Context(config, index_dir)
-
-
-def _embedder(config: HybridConfig):
+def embedder_for(config: HybridConfig):
     from hybrid.knowledge.embedder import Embedder
 
     return Embedder(config.embedder)
@@ -71,7 +29,7 @@ def index_sync(
     from hybrid.knowledge.sync import sync_folder
 
     config = ctx.obj.config()
-    report = sync_folder(collection, folder, config, _embedder(config), progress=True)
+    report = sync_folder(collection, folder, config, embedder_for(config), progress=True)
     out.print(
         f"{collection}: added {len(report.added)}, updated {len(report.updated)}, removed "
         f"{len(report.removed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)} "
@@ -192,7 +150,7 @@ def search(
             raise ValueError(f"--pages must look like 3-5 or 7, got {pages!r}") from None
     config = ctx.obj.config()
     retriever = Retriever(
-        store.collection_dir(config.index_dir, collection), _embedder(config), config.search
+        store.collection_dir(config.index_dir, collection), embedder_for(config), config.search
     )
     results = retriever.search(query, k=k, mode=mode, filters=Filters(tuple(source), page_range))
     if as_json:
@@ -220,7 +178,7 @@ def eval_retrieval(
     if granularity not in ("document", "paragraph"):
         raise ValueError(f"--granularity must be document or paragraph, got {granularity!r}")
     config = ctx.obj.config(**({"dtype": dtype} if dtype else {}))
-    embedder = _embedder(config)
+    embedder = embedder_for(config)
     dtype_name = str(embedder.dtype).removeprefix("torch.")
     name = f"eval-policyqa-{granularity}-{dtype_name}"
     output = output or Path(f"evals/results/retrieval-policyqa-{granularity}-{dtype_name}.json")
@@ -257,7 +215,7 @@ def demo(
     from hybrid.knowledge.sync import sync_folder
 
     config = ctx.obj.config()
-    embedder = _embedder(config)
+    embedder = embedder_for(config)
     jobs = [
         (
             "acme-policies",
@@ -277,20 +235,3 @@ def demo(
         )
         retriever = Retriever(store.collection_dir(config.index_dir, name), embedder, config.search)
         _print_results(retriever.search(question, k=3), f"{name}: {question}")
-
-
-def main() -> None:
-    """Console entry point: user errors print one line and exit 1, not a traceback."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from hybrid.knowledge.loaders import LoadError
-    from hybrid.knowledge.sync import CollectionLocked
-
-    try:
-        app()
-    except (ValueError, LoadError, CollectionLocked, FileNotFoundError, ImportError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
