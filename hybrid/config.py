@@ -179,6 +179,21 @@ class TrainConfig(_Strict):
     gradient_checkpointing: bool = False
 
 
+class RaftConfig(_Strict):
+    """Retrieval-augmented fine-tuning: prompts hold the oracle chunk plus hard negatives."""
+
+    qa_path: Path  # SQuAD-format JSON (e.g. PolicyQA); each title is one document
+    collection: str = "raft"
+    distractors: int = Field(3, ge=0, le=20)
+    p_no_oracle: float = Field(0.2, ge=0, le=1)  # fraction of prompts without the oracle
+    holdout_fraction: float = Field(0.25, ge=0, lt=1)  # documents kept out of training
+    validation_fraction: float = Field(0.1, ge=0, lt=1)  # of the training documents' questions
+    refusal: str = Field("The documents do not contain the answer.", min_length=1)
+    template: Path = Path("prompts/rag_answer.j2")
+    seed: int = 0
+    limit: int | None = Field(None, gt=0)  # questions used, spread evenly
+
+
 class HybridConfig(_Strict):
     """Top-level recipe. Example: ``load_config("configs/default.yaml").chunking.size``."""
 
@@ -192,6 +207,7 @@ class HybridConfig(_Strict):
     data: DataConfig | None = None
     split: SplitConfig = SplitConfig()
     train: TrainConfig = TrainConfig()
+    raft: RaftConfig | None = None
 
 
 def _describe(error: ValidationError, source: str) -> str:

@@ -69,6 +69,73 @@ def _conversations(examples: list[Example]) -> list[list[dict[str, str]]]:
     return [[{"role": m.role, "content": m.content} for m in e.messages] for e in examples]
 
 
+@dataclass
+class Prepared:
+    """Training data after redaction, the PII gate and splitting, plus what the card records."""
+
+    train: list[Example]
+    validation: list[Example]
+    test: list[Example]
+    card: dict
+
+
+def prepare_data(config: HybridConfig, allow_pii: str | None, progress: bool) -> Prepared:
+    """Instruction data (``data:``) or RAFT examples (``raft:``), gated on residual PII."""
+    from hybrid.behaviour.redact import Redactor
+    from hybrid.knowledge.embedder import Embedder
+
+    redactor = Redactor(config.redaction)
+    embedder = Embedder(config.embedder)
+    if config.raft is not None:
+        from hybrid.behaviour.raft import build_raft
+
+        raft = build_raft(config, embedder, progress)
+        findings = scan_for_pii(raft.train + raft.validation, redactor, progress=progress)
+        gate(findings, allow_pii)
+        return Prepared(
+            raft.train,
+            raft.validation,
+            raft.test,
+            {
+                "data": [
+                    {"path": str(config.raft.qa_path), "sha256": file_sha256(config.raft.qa_path)}
+                ],
+                "raft": config.raft.model_dump(mode="json") | {"snapshot": raft.snapshot},
+                "pii_gate": {
+                    "findings": [f.__dict__ for f in findings],
+                    "allow_pii_reason": allow_pii,
+                },
+            },
+        )
+    if config.data is None:
+        raise ValueError("the recipe needs a data: section (or raft:) to train")
+    examples = read_examples(config.data)
+    redaction = None
+    if config.data.redact:
+        examples, report, _ = redact_examples(examples, redactor, progress)
+        redaction = report.to_dict()
+    findings = scan_for_pii(examples, redactor, progress=progress)
+    gate(findings, allow_pii)
+    split = split_examples(examples, config.split, embedder)
+    return Prepared(
+        split.train,
+        split.validation,
+        split.test,
+        {
+            "data": [
+                {
+                    "path": str(config.data.path),
+                    "sha256": file_sha256(config.data.path),
+                    "examples": len(examples),
+                }
+            ],
+            "redaction": redaction,
+            "pii_gate": {"findings": [f.__dict__ for f in findings], "allow_pii_reason": allow_pii},
+            "leak_report": split.leak_report,
+        },
+    )
+
+
 def run_training(
     config: HybridConfig,
     allow_pii: str | None = None,
@@ -76,36 +143,21 @@ def run_training(
     progress: bool = True,
 ) -> TrainResult:
     """The whole `hybrid train` job for one recipe; returns where the adapter went."""
-    from hybrid.behaviour.redact import Redactor
-    from hybrid.knowledge.embedder import Embedder
-
-    if config.data is None:
-        raise ValueError("the recipe has no data: section (data.path is required to train)")
     if allow_pii is not None and not allow_pii.strip():
         raise ValueError('--allow-pii needs a reason, e.g. --allow-pii "synthetic names only"')
     started = time.perf_counter()
     train_cfg = config.train
     adapter_dir = train_cfg.adapters_dir / train_cfg.adapter_name
+    prepared = prepare_data(config, allow_pii, progress)
+    if not prepared.train:
+        raise ValueError("the training split is empty")
     if adapter_dir.exists() and not resume:
         shutil.rmtree(adapter_dir)  # a fresh run replaces the old artefact
     adapter_dir.mkdir(parents=True, exist_ok=True)
-
-    examples = read_examples(config.data)
-    redactor = Redactor(config.redaction)
-    redaction = None
-    if config.data.redact:
-        examples, report, _ = redact_examples(examples, redactor, progress)
-        redaction = report.to_dict()
-    findings = scan_for_pii(examples, redactor, progress=progress)
-    gate(findings, allow_pii)
-
-    split = split_examples(examples, config.split, Embedder(config.embedder))
-    if not split.train:
-        raise ValueError("the training split is empty after leak removal")
     result = train_adapter(
         train_cfg,
-        _conversations(split.train),
-        _conversations(split.validation),
+        _conversations(prepared.train),
+        _conversations(prepared.validation),
         adapter_dir,
         resume,
         progress,
@@ -119,21 +171,12 @@ def run_training(
             "base_model": train_cfg.base_model,
             "base_model_hash": base_model_hash(train_cfg.base_model),
             "base_model_licence": EMBEDDED_LICENCE if embedded else "see the model's own card",
-            "data": [
-                {
-                    "path": str(config.data.path),
-                    "sha256": file_sha256(config.data.path),
-                    "examples": len(examples),
-                }
-            ],
-            "redaction": redaction,
-            "pii_gate": {"findings": [f.__dict__ for f in findings], "allow_pii_reason": allow_pii},
+            **prepared.card,
             "splits": {
-                "train": len(split.train),
-                "validation": len(split.validation),
-                "test": len(split.test),
+                "train": len(prepared.train),
+                "validation": len(prepared.validation),
+                "test": len(prepared.test),
             },
-            "leak_report": split.leak_report,
             "hyperparameters": train_cfg.model_dump(mode="json"),
             "metrics": result.metrics,
             "wall_seconds": round(time.perf_counter() - started, 1),
