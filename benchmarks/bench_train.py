@@ -45,7 +45,24 @@ SHAPES = {  # random weights of these shapes for GPU speed checks (no download p
 }
 
 
-def conversations(n: int) -> list[list[dict[str, str]]]:
+def conversations(n: int, synthetic_words: int = 0) -> list[list[dict[str, str]]]:
+    """Bitext turns, or (``synthetic_words``) random-word turns that fill max_length."""
+    if synthetic_words:
+        import random
+
+        rng = random.Random(0)
+        vocab = [f"w{i}" for i in range(5000)]
+
+        def words(k: int) -> str:
+            return " ".join(rng.choice(vocab) for _ in range(k))
+
+        return [
+            [
+                {"role": "user", "content": words(synthetic_words // 8)},
+                {"role": "assistant", "content": words(synthetic_words)},
+            ]
+            for _ in range(n)
+        ]
     with open(BITEXT, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     step = max(1, len(rows) // n)
@@ -103,7 +120,7 @@ def run_arm(arm: str, args: dict, queue) -> None:
     from hybrid.config import LoraSettings, TrainConfig
 
     torch.manual_seed(0)
-    data = conversations(args["examples"])
+    data = conversations(args["examples"], args["synthetic_words"])
     out = Path(args["tmp"]) / arm
     base = resolve_base(EMBEDDED_LLM) if not args["random_shape"] else random_model(args)
     cuda = torch.cuda.is_available()
@@ -174,9 +191,12 @@ def random_model(args: dict) -> str:
     if not folder.exists():
         shape = SHAPES[args["random_shape"]]
         with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
-            model = LlamaForCausalLM(LlamaConfig(**shape, max_position_embeddings=4096))
+            config = LlamaConfig(**shape, max_position_embeddings=4096, dtype="bfloat16")
+            model = LlamaForCausalLM._from_config(config, dtype=torch.bfloat16)
         model.save_pretrained(folder)
-        AutoTokenizer.from_pretrained(resolve_base(EMBEDDED_LLM)).save_pretrained(folder)
+        del model
+        source = args["tokenizer"] or resolve_base(EMBEDDED_LLM)
+        AutoTokenizer.from_pretrained(source).save_pretrained(folder)
     return str(folder)
 
 
@@ -188,6 +208,13 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=256)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--random-shape", choices=sorted(SHAPES), default=None)
+    parser.add_argument(
+        "--synthetic-words",
+        type=int,
+        default=0,
+        help="random-word turns of this many words instead of Bitext",
+    )
+    parser.add_argument("--tokenizer", default=None, help="tokenizer folder for random shapes")
     parser.add_argument("--arms", default="trl-defaults,hybrid")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_train.json"))
     args = parser.parse_args()
@@ -201,7 +228,13 @@ def main() -> None:
             queue = context.Queue()
             child = context.Process(target=run_arm, args=(arm, settings, queue))
             child.start()
-            result = queue.get()
+            result = None
+            while result is None:  # a crashed child must not leave us waiting forever
+                try:
+                    result = queue.get(timeout=5)
+                except Exception:
+                    if not child.is_alive():
+                        raise SystemExit(f"{arm} arm failed (exit code {child.exitcode})")
             child.join()
             results.append(result)
             print(
