@@ -232,9 +232,9 @@ def main() -> None:
             while result is None:  # a crashed child must not leave us waiting forever
                 try:
                     result = queue.get(timeout=5)
-                except Exception:
+                except Exception as waiting:
                     if not child.is_alive():
-                        raise SystemExit(f"{arm} arm failed (exit code {child.exitcode})")
+                        raise SystemExit(f"{arm} arm failed (exit {child.exitcode})") from waiting
             child.join()
             results.append(result)
             print(

@@ -12,6 +12,7 @@ out=${OUT:-/tmp}
 python3 benchmarks/bench_train.py --random-shape smollm2-135m --tokenizer .gpu/tokenizer \
   --synthetic-words 900 --max-length 1024 --batch 16 --steps 12 --warmup 3 --examples 256 \
   --out "$out/bench_train_smollm2.json"
+[ "${SMALL_ONLY:-0}" = 1 ] && exit 0
 python3 benchmarks/bench_train.py --random-shape llama-8b --tokenizer .gpu/tokenizer \
   --synthetic-words 900 --max-length 1024 --batch 4 --steps 8 --warmup 2 --examples 64 \
   --out "$out/bench_train_8b.json"
