@@ -155,7 +155,7 @@ class LoraSettings(_Strict):
 
     r: int = Field(16, gt=0)
     alpha: int = Field(32, gt=0)
-    dropout: float = Field(0.05, ge=0, lt=1)
+    dropout: float = Field(0.0, ge=0, lt=1)  # 0.05 costs ~20% step time on CPU (measured)
     target_modules: Literal["auto", "all-linear"] | tuple[str, ...] = "auto"
 
 

@@ -101,3 +101,24 @@ def test_bad_config_names_field(tmp_path):
     bad.write_text("search:\n  top_k: 0\n")
     result = _hybrid("--config", str(bad), "index", "list", index_dir=tmp_path / "idx")
     assert result.returncode == 1 and "search.top_k" in result.stderr and "got 0" in result.stderr
+
+
+@pytest.mark.integration
+def test_redact_command_writes_data_report_and_private_mapping(tmp_path):
+    source = tmp_path / "chat.jsonl"
+    turns = [
+        {"role": "user", "content": "Hi, I am Maria Garcia, mail maria.garcia@example.com"},
+        {"role": "assistant", "content": "Thanks Maria Garcia, we will write to you."},
+    ]
+    source.write_text(json.dumps({"messages": turns}) + "\n")
+    target = tmp_path / "out.jsonl"
+    result = _hybrid("redact", str(source), str(target), "--reversible", index_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    messages = json.loads(target.read_text())["messages"]
+    assert "<PERSON_1>" in messages[0]["content"] and "<PERSON_1>" in messages[1]["content"]
+    assert "<EMAIL_ADDRESS_1>" in messages[0]["content"]
+    assert "maria" not in target.read_text().lower()
+    report = json.loads((tmp_path / "out.jsonl.report.json").read_text())
+    assert report["counts"]["EMAIL_ADDRESS"] == 1
+    mapping = tmp_path / "out.jsonl.mapping.json"
+    assert mapping.stat().st_mode & 0o777 == 0o600 and "Maria Garcia" in mapping.read_text()

@@ -62,6 +62,16 @@ def test_tiny_model_learns_and_adapter_reloads(tmp_path, tiny_llama):
         after = tuned(ids).logits
     assert not torch.allclose(before, after, atol=1e-4)
 
+    # --merge: base + adapter as one standalone model with the same outputs.
+    from hybrid.behaviour.adapters import merge
+
+    write_card(adapter, {"name": "adapter", "base_model": str(tiny_llama)})
+    merged_dir = merge(adapter, tmp_path / "merged")
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir)
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, after, atol=1e-3)
+    assert read_card(merged_dir)["merged_from"] == str(adapter)
+
 
 def test_resume_from_checkpoint(tmp_path, tiny_llama):
     config = TrainConfig(
