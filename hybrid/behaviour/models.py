@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 
+from hybrid.behaviour.adapters import file_sha256
 from hybrid.embedded import llm_gguf_path
 from hybrid.precision import DType, best_device, resolve_dtype
 
@@ -40,14 +41,6 @@ ATTENTION_TARGETS: dict[str, list[str]] = {
 def cache_dir() -> Path:
     """Where converted models live: ``$HYBRID_CACHE_DIR`` or ``~/.cache/hybrid``."""
     return Path(os.environ.get("HYBRID_CACHE_DIR") or Path.home() / ".cache" / "hybrid")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def prepare_embedded(target: Path | None = None) -> Path:
@@ -85,7 +78,7 @@ def prepare_embedded(target: Path | None = None) -> Path:
         model.save_pretrained(building)
         tokenizer.save_pretrained(building)
         stamp |= {
-            "sha256": _sha256(gguf),
+            "sha256": file_sha256(gguf),
             "licence": EMBEDDED_LICENCE,
             "seconds": round(time.perf_counter() - started, 1),
         }
@@ -114,7 +107,7 @@ def base_model_hash(name: str) -> str:
         return f"hub:{name}"  # a hub id: the revision pins it, we cannot hash remote weights
     digest = hashlib.sha256()
     for file in files:
-        digest.update(_sha256(file).encode())
+        digest.update(file_sha256(file).encode())
     return digest.hexdigest()
 
 

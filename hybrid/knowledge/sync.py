@@ -59,8 +59,8 @@ def sync_folder(
     files = scan_folder(Path(folder))
     coll = store.collection_dir(config.index_dir, name)
     with _locked(coll, config):
-        known = _manifest(coll)
-        rechunk = _chunking_changed(coll, config)
+        known, meta = _manifest(coll)
+        rechunk = bool(meta) and meta.get("chunking") != config.chunking.model_dump()
         report = SyncReport(name)
         changes = []
         for doc_id, path in tqdm(files.items(), desc="reading", disable=not progress, unit="doc"):
@@ -86,7 +86,7 @@ def put_document(
     document = load_bytes(data, doc_id, config.ingest)
     with _locked(coll, config):
         report = SyncReport(name)
-        if _manifest(coll).get(doc_id) == document.content_hash:
+        if _manifest(coll)[0].get(doc_id) == document.content_hash:
             report.unchanged.append(doc_id)
             return report
         return apply_changes(coll, [Change(doc_id, document)], config, embedder, report, False)
@@ -96,7 +96,7 @@ def delete_document(name: str, doc_id: str, config: HybridConfig, embedder: Embe
     """Remove one document; raises KeyError if the collection does not hold it."""
     coll = store.collection_dir(config.index_dir, name)
     with _locked(coll, config):
-        if doc_id not in _manifest(coll):
+        if doc_id not in _manifest(coll)[0]:
             raise KeyError(f"collection {name!r} has no document {doc_id!r}")
         return apply_changes(
             coll, [Change(doc_id, None)], config, embedder, SyncReport(name), False
@@ -128,20 +128,14 @@ def _live_db(coll: Path) -> closing[sqlite3.Connection] | None:
     return closing(store.open_db(path)) if path else None
 
 
-def _manifest(coll: Path) -> dict[str, str]:
+def _manifest(coll: Path) -> tuple[dict[str, str], dict]:
+    """(content hash by document id, meta) of the live version; empty for a new collection."""
     live = _live_db(coll)
     if live is None:
-        return {}
+        return {}, {}
     with live as db:
-        return dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
-
-
-def _chunking_changed(coll: Path, config: HybridConfig) -> bool:
-    live = _live_db(coll)
-    if live is None:
-        return False
-    with live as db:
-        return store.read_meta(db).get("chunking") != config.chunking.model_dump()
+        hashes = dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
+        return hashes, store.read_meta(db)
 
 
 def collection_info(coll: Path) -> dict:
