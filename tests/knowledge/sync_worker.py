@@ -33,6 +33,7 @@ def main() -> None:
     queries = failures = 0
     versions = {retriever.snapshot.version}
     errors: list[str] = []
+    print("ready", flush=True)
     while not Path(arg).exists():
         try:
             retriever.refresh()

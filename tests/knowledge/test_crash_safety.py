@@ -95,11 +95,11 @@ def test_reader_queries_while_syncs_run(tmp_path, embedder):
     sync_folder("c", folder, config, embedder)
     stop = tmp_path / "stop"
     reader = _worker("read", str(config.index_dir), str(stop))
-    time.sleep(4)  # the reader loads its model
+    assert reader.stdout.readline().strip() == "ready"  # model loaded, collection open
     for variant in range(1, 5):
         _state(folder, variant)
         sync_folder("c", folder, config, embedder)
-    time.sleep(0.5)
+        time.sleep(0.5)  # let the reader query each version, not only the last
     stop.touch()
     summary = json.loads(reader.communicate(timeout=60)[0].strip().splitlines()[-1])
     assert summary["failures"] == 0, summary["errors"]
