@@ -122,3 +122,18 @@ def test_redact_command_writes_data_report_and_private_mapping(tmp_path):
     assert report["counts"]["EMAIL_ADDRESS"] == 1
     mapping = tmp_path / "out.jsonl.mapping.json"
     assert mapping.stat().st_mode & 0o777 == 0o600 and "Maria Garcia" in mapping.read_text()
+
+
+@pytest.mark.integration
+def test_demo_indexes_samples_and_contracts_then_searches(tmp_path):
+    from tests.conftest import CONTRACTS, require_shared
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    name = "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf"
+    (pdfs / name).write_bytes((require_shared(CONTRACTS) / name).read_bytes())
+    result = _hybrid("demo", "--contracts", str(pdfs), index_dir=tmp_path / "idx")
+    assert result.returncode == 0, result.stderr
+    assert "acme-policies: 5 added" in result.stdout and "contracts: 1 added" in result.stdout
+    assert "returns-policy.md" in result.stdout  # the sale-items answer
+    assert "GOVERNING" in result.stdout or "governed" in result.stdout.lower()

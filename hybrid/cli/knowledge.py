@@ -12,6 +12,8 @@ from rich.table import Table
 from hybrid.cli.common import REPO_SHARED, app, eval_app, index_app, out
 from hybrid.config import HybridConfig
 
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "acme"  # shipped with the package
+
 
 def embedder_for(config: HybridConfig):
     from hybrid.knowledge.embedder import Embedder
@@ -216,13 +218,7 @@ def demo(
 
     config = ctx.obj.config()
     embedder = embedder_for(config)
-    jobs = [
-        (
-            "acme-policies",
-            Path(__file__).parent / "samples" / "acme",
-            "How long do I have to return a sale item?",
-        )
-    ]
+    jobs = [("acme-policies", SAMPLES, "How long do I have to return a sale item?")]
     if contracts.is_dir():
         jobs.append(("contracts", contracts, "Which law governs the agreement?"))
     else:
