@@ -90,18 +90,13 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
     rng = random.Random(raft.seed)
     held_out = {d for d in sorted(docs) if _fraction(d, raft.seed) < raft.holdout_fraction}
     sets: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
-    db = retriever.snapshot.db
     for number, q in enumerate(questions):
-        rows = db.execute(
-            "SELECT chunk_id, char_start, char_end FROM chunks WHERE doc_id = ?", (q.doc_id,)
-        ).fetchall()
-        gold = {
-            r["chunk_id"]
-            for r in rows
-            if any(r["char_start"] < e and s < r["char_end"] for s, e in q.spans)
-        }
+        gold_chunks = retriever.overlapping(q.doc_id, q.spans)
+        if not gold_chunks:
+            continue  # an answer span that no chunk covers: nothing to cite
+        gold = {c.chunk_id for c in gold_chunks}
         hits = retriever.search(q.text, k=raft.distractors + len(gold) + 5)
-        oracle = next((h for h in hits if h.chunk_id in gold), None) or _chunk(retriever, gold)
+        oracle = next((h for h in hits if h.chunk_id in gold), gold_chunks[0])
         distractors = [h for h in hits if h.chunk_id not in gold][: raft.distractors]
         keep_oracle = rng.random() >= raft.p_no_oracle
         answer = docs[q.doc_id][q.spans[0][0] : q.spans[0][1]]
@@ -129,25 +124,3 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
         "held_out_documents": sorted(held_out),
     }
     return RaftSet(sets["train"], sets["validation"], sets["test"], snapshot)
-
-
-def _chunk(retriever: Retriever, gold: set[str]) -> SearchResult:
-    """The first gold chunk as a SearchResult, when retrieval did not surface it."""
-    row = retriever.snapshot.db.execute(
-        "SELECT * FROM chunks WHERE chunk_id IN ({}) ORDER BY char_start LIMIT 1".format(
-            ",".join("?" * len(gold))
-        ),
-        sorted(gold),
-    ).fetchone()
-    return SearchResult(
-        0,
-        0.0,
-        row["chunk_id"],
-        row["doc_id"],
-        row["text"],
-        row["page_start"],
-        row["page_end"],
-        row["heading"],
-        row["char_start"],
-        row["char_end"],
-    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from hybrid.config import HybridConfig, load_config
+from hybrid.config import HybridConfig, load_config, parse_config
 
 app = typer.Typer(
     help="hybrid: fine-tune for behaviour, retrieve for knowledge.",
@@ -28,13 +28,14 @@ class Context:
     config_path: Path | None
     index_dir: Path | None
 
-    def config(self, **embedder: str) -> HybridConfig:
+    def config(self, embedder_dtype: str | None = None) -> HybridConfig:
+        """The recipe (or defaults), with the embedder dtype overridden when given."""
         config = load_config(self.config_path, self.index_dir)
-        if embedder:
-            config = config.model_copy(
-                update={"embedder": config.embedder.model_copy(update=embedder)}
-            )
-        return config
+        if embedder_dtype is None:
+            return config
+        data = config.model_dump(mode="json")
+        data["embedder"]["dtype"] = embedder_dtype
+        return parse_config(data, "--dtype")
 
 
 @app.callback()

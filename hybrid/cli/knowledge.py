@@ -179,7 +179,7 @@ def eval_retrieval(
 
     if granularity not in ("document", "paragraph"):
         raise ValueError(f"--granularity must be document or paragraph, got {granularity!r}")
-    config = ctx.obj.config(**({"dtype": dtype} if dtype else {}))
+    config = ctx.obj.config(embedder_dtype=dtype)
     embedder = embedder_for(config)
     dtype_name = str(embedder.dtype).removeprefix("torch.")
     name = f"eval-policyqa-{granularity}-{dtype_name}"

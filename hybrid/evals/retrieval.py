@@ -72,14 +72,7 @@ def load_policyqa(
 
 
 def _gold(retriever: Retriever, question: Question) -> set[str]:
-    rows = retriever.snapshot.db.execute(
-        "SELECT chunk_id, char_start, char_end FROM chunks WHERE doc_id = ?", (question.doc_id,)
-    ).fetchall()
-    return {
-        r["chunk_id"]
-        for r in rows
-        if any(r["char_start"] < end and start < r["char_end"] for start, end in question.spans)
-    }
+    return {c.chunk_id for c in retriever.overlapping(question.doc_id, question.spans)}
 
 
 def _scores(ranked: list[str], gold: set[str]) -> dict[str, float]:

@@ -48,16 +48,6 @@ class Change:
     document: LoadedDocument | None
 
 
-def _check_embedder(meta: dict, embedder: Embedder, coll: Path) -> None:
-    built = (meta.get("embedder"), meta.get("dimension"))
-    if built != (embedder.name, embedder.dimension):
-        raise ValueError(
-            f"collection {coll.name!r} was built with embedder {built[0]!r} (dimension "
-            f"{built[1]}); this config uses {embedder.name!r} (dimension {embedder.dimension}). "
-            "Vectors of different models cannot be mixed: sync into a new collection."
-        )
-
-
 def apply_changes(
     coll: Path,
     changes: list[Change],
@@ -108,7 +98,7 @@ def _build_version(
         if live
         else {"embedder": embedder.name, "dimension": embedder.dimension}
     )
-    _check_embedder(meta, embedder, coll)
+    store.check_embedder(meta, embedder.name, embedder.dimension, coll.name)
     known = dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
 
     chunker = Chunker(config.chunking, embedder.count_tokens)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -69,16 +70,8 @@ class Retriever:
     def __init__(self, coll: Path, embedder: Embedder, config: SearchConfig):
         self.coll, self.embedder, self.config = coll, embedder, config
         self.snapshot = store.load_snapshot(coll)
-        self._check_embedder()
+        store.check_embedder(self.snapshot.meta, embedder.name, embedder.dimension, coll.name)
         dense.configure(self.snapshot.dense, _index_config(self.snapshot.meta))
-
-    def _check_embedder(self) -> None:
-        meta = self.snapshot.meta
-        if (meta["embedder"], meta["dimension"]) != (self.embedder.name, self.embedder.dimension):
-            raise ValueError(
-                f"collection {self.coll.name!r} was built with {meta['embedder']!r}; "
-                f"queries would be embedded with {self.embedder.name!r}"
-            )
 
     def refresh(self) -> bool:
         """Reload if a sync published a newer version; True when it did."""
@@ -159,32 +152,51 @@ class Retriever:
         rows = self.snapshot.db.execute(sql, args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
+    def overlapping(self, doc_id: str, spans: Sequence[tuple[int, int]]) -> list[SearchResult]:
+        """Chunks of ``doc_id`` overlapping any character span, in document order (rank 0).
+
+        Example: the chunks holding an answer span, ``retriever.overlapping("p.txt", [(10, 42)])``
+        """
+        rows = self.snapshot.db.execute(
+            f"SELECT {_COLUMNS} FROM chunks WHERE doc_id = ? ORDER BY char_start", (doc_id,)
+        ).fetchall()
+        return [
+            _result(0, 0.0, r)
+            for r in rows
+            if any(r["char_start"] < end and start < r["char_end"] for start, end in spans)
+        ]
+
     def _results(self, ranked: list[tuple[int, float]]) -> list[SearchResult]:
         if not ranked:
             return []
         ids = [chunk for chunk, _ in ranked]
         rows = self.snapshot.db.execute(
-            "SELECT faiss_id, chunk_id, doc_id, text, page_start, page_end, heading, char_start, "
-            f"char_end FROM chunks WHERE faiss_id IN ({','.join('?' * len(ids))})",
-            ids,
+            f"SELECT {_COLUMNS} FROM chunks WHERE faiss_id IN ({','.join('?' * len(ids))})", ids
         ).fetchall()
         by_id = {row["faiss_id"]: row for row in rows}
         return [
-            SearchResult(
-                rank,
-                score,
-                r["chunk_id"],
-                r["doc_id"],
-                r["text"],
-                r["page_start"],
-                r["page_end"],
-                r["heading"],
-                r["char_start"],
-                r["char_end"],
-            )
+            _result(rank, score, r)
             for rank, (chunk, score) in enumerate(ranked, start=1)
             if (r := by_id.get(chunk)) is not None
         ]
+
+
+_COLUMNS = "faiss_id, chunk_id, doc_id, text, page_start, page_end, heading, char_start, char_end"
+
+
+def _result(rank: int, score: float, r) -> SearchResult:
+    return SearchResult(
+        rank,
+        score,
+        r["chunk_id"],
+        r["doc_id"],
+        r["text"],
+        r["page_start"],
+        r["page_end"],
+        r["heading"],
+        r["char_start"],
+        r["char_end"],
+    )
 
 
 def _index_config(meta: dict) -> IndexConfig:

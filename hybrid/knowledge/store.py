@@ -94,6 +94,17 @@ def write_meta(db: sqlite3.Connection, values: dict) -> None:
     )
 
 
+def check_embedder(meta: dict, name: str, dimension: int, collection: str) -> None:
+    """Refuse to mix vectors of different models in one collection (sync and query alike)."""
+    built = (meta.get("embedder"), meta.get("dimension"))
+    if built != (name, dimension):
+        raise ValueError(
+            f"collection {collection!r} was built with embedder {built[0]!r} (dimension "
+            f"{built[1]}); this config uses {name!r} (dimension {dimension}). Vectors of "
+            "different models cannot be mixed: use the same embedder or a new collection."
+        )
+
+
 @dataclass
 class Snapshot:
     """One published version, loaded: FAISS and BM25 in memory, metadata in SQLite."""
