@@ -8,18 +8,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from hybrid.config_serve import DEFAULT_ROUTES, RouteConfig, RuntimeConfig, ServeConfig
 from hybrid.embedded import EMBEDDED_EMBEDDER
 from hybrid.precision import DType
+from hybrid.schema import Strict
 
 
-class _Strict(BaseModel):
-    # Unknown keys are errors: a typo in a recipe must not silently fall back to a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EmbedderConfig(_Strict):
+class EmbedderConfig(Strict):
     """Which sentence-transformers model embeds chunks and queries."""
 
     model: str = EMBEDDED_EMBEDDER
@@ -29,7 +26,7 @@ class EmbedderConfig(_Strict):
     max_seq_length: int | None = Field(None, gt=0)
 
 
-class ChunkingConfig(_Strict):
+class ChunkingConfig(Strict):
     """Chunk bounds, in tokens of the embedder's tokenizer (or characters)."""
 
     unit: Literal["tokens", "chars"] = "tokens"
@@ -43,7 +40,7 @@ class ChunkingConfig(_Strict):
         return self
 
 
-class IndexConfig(_Strict):
+class IndexConfig(Strict):
     """The FAISS structure: exact flat search by default, HNSW or IVF for large collections."""
 
     kind: Literal["flat", "hnsw", "ivf"] = "flat"
@@ -53,7 +50,7 @@ class IndexConfig(_Strict):
     ivf_nprobe: int = Field(16, ge=1)
 
 
-class IngestConfig(_Strict):
+class IngestConfig(Strict):
     """What a sync accepts; everything else is reported and skipped."""
 
     max_file_mb: float = Field(50.0, gt=0)
@@ -61,7 +58,7 @@ class IngestConfig(_Strict):
     lock_timeout_s: float = Field(600.0, ge=0)
 
 
-class SearchConfig(_Strict):
+class SearchConfig(Strict):
     """Default retrieval mode and fusion settings."""
 
     mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
@@ -87,7 +84,7 @@ DEFAULT_PII = (
 )
 
 
-class CustomRecognizer(_Strict):
+class CustomRecognizer(Strict):
     """A regex recogniser, e.g. order numbers: ``{entity: ORDER_NUMBER, pattern: 'AO-\\d{6}'}``."""
 
     entity: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
@@ -105,7 +102,7 @@ class CustomRecognizer(_Strict):
         return value
 
 
-class RedactionConfig(_Strict):
+class RedactionConfig(Strict):
     """PII detection (Presidio + spaCy) and typed pseudonyms such as ``<PERSON_1>``."""
 
     entities: tuple[str, ...] = DEFAULT_PII
@@ -115,7 +112,7 @@ class RedactionConfig(_Strict):
     reversible: bool = False  # write the pseudonym -> original map (0600) beside the output
 
 
-class CsvColumns(_Strict):
+class CsvColumns(Strict):
     """Which CSV columns hold the turns; ``label`` is kept (e.g. an intent), not trained on."""
 
     user: str = "instruction"
@@ -124,7 +121,7 @@ class CsvColumns(_Strict):
     label: str | None = None
 
 
-class DataConfig(_Strict):
+class DataConfig(Strict):
     """Instruction data: chat JSONL (OpenAI messages), Alpaca JSONL, or CSV with a mapping."""
 
     path: Path
@@ -135,7 +132,7 @@ class DataConfig(_Strict):
     redact: bool = False  # redact with `redaction:` before the PII gate (report -> card)
 
 
-class SplitConfig(_Strict):
+class SplitConfig(Strict):
     """Deterministic train / validation / test split with cross-split leak removal."""
 
     validation: float = Field(0.1, ge=0, lt=1)
@@ -150,7 +147,7 @@ class SplitConfig(_Strict):
         return self
 
 
-class LoraSettings(_Strict):
+class LoraSettings(Strict):
     """PEFT LoRA; ``target_modules: auto`` picks the attention projections per architecture."""
 
     r: int = Field(16, gt=0)
@@ -159,7 +156,7 @@ class LoraSettings(_Strict):
     target_modules: Literal["auto", "all-linear"] | tuple[str, ...] = "auto"
 
 
-class TrainConfig(_Strict):
+class TrainConfig(Strict):
     """LoRA instruction tuning with TRL's SFTTrainer."""
 
     base_model: str = "embedded:SmolLM2-135M-Instruct"
@@ -179,7 +176,7 @@ class TrainConfig(_Strict):
     gradient_checkpointing: bool = False
 
 
-class RaftConfig(_Strict):
+class RaftConfig(Strict):
     """Retrieval-augmented fine-tuning: prompts hold the oracle chunk plus hard negatives."""
 
     qa_path: Path  # SQuAD-format JSON (e.g. PolicyQA); each title is one document
@@ -194,7 +191,7 @@ class RaftConfig(_Strict):
     limit: int | None = Field(None, gt=0)  # questions used, spread evenly
 
 
-class HybridConfig(_Strict):
+class HybridConfig(Strict):
     """Top-level recipe. Example: ``load_config("configs/default.yaml").chunking.size``."""
 
     index_dir: Path = Path("indexes")
@@ -208,6 +205,22 @@ class HybridConfig(_Strict):
     split: SplitConfig = SplitConfig()
     train: TrainConfig = TrainConfig()
     raft: RaftConfig | None = None
+    runtime: RuntimeConfig = RuntimeConfig()
+    routes: dict[str, RouteConfig] = DEFAULT_ROUTES
+    serve: ServeConfig = ServeConfig()
+
+    @model_validator(mode="after")
+    def _routes_consistent(self) -> HybridConfig:
+        for name, route in self.routes.items():
+            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", name):
+                raise ValueError(f"route name {name!r} must be letters, digits, '.', '_', '-'")
+            if route.adapter is not None and route.adapter not in self.runtime.adapters:
+                known = sorted(self.runtime.adapters) or "none"
+                raise ValueError(
+                    f"routes.{name}.adapter: {route.adapter!r} is not in runtime.adapters "
+                    f"(known: {known})"
+                )
+        return self
 
 
 def _describe(error: ValidationError, source: str) -> str:

@@ -132,7 +132,7 @@ def test_demo_indexes_samples_and_contracts_then_searches(tmp_path):
     pdfs.mkdir()
     name = "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf"
     (pdfs / name).write_bytes((require_shared(CONTRACTS) / name).read_bytes())
-    result = _hybrid("demo", "--contracts", str(pdfs), index_dir=tmp_path / "idx")
+    result = _hybrid("demo", "--no-serve", "--contracts", str(pdfs), index_dir=tmp_path / "idx")
     assert result.returncode == 0, result.stderr
     assert "acme-policies: 5 added" in result.stdout and "contracts: 1 added" in result.stdout
     assert "returns-policy.md" in result.stdout  # the sale-items answer

@@ -210,8 +210,10 @@ def eval_retrieval(
 def demo(
     ctx: typer.Context,
     contracts: Path = typer.Option(REPO_SHARED / "contracts/pdfs", help="Contract PDFs to index."),
+    serve: bool = typer.Option(True, help="Start the server afterwards (page at /)."),
+    port: int | None = typer.Option(None, help="Port (default: serve.port)."),
 ) -> None:
-    """Index the sample policies and the contract PDFs, then run sample searches."""
+    """Index the sample policies and the contract PDFs, run sample searches, then serve."""
     from hybrid.knowledge import store
     from hybrid.knowledge.search import Retriever
     from hybrid.knowledge.sync import sync_folder
@@ -231,3 +233,7 @@ def demo(
         )
         retriever = Retriever(store.collection_dir(config.index_dir, name), embedder, config.search)
         _print_results(retriever.search(question, k=3), f"{name}: {question}")
+    if serve:
+        from hybrid.cli.serve import run_server
+
+        run_server(config, port=port)

@@ -18,7 +18,8 @@ Mode = Literal["dense", "bm25", "hybrid"]
 
 @dataclass(frozen=True)
 class SearchResult:
-    """One ranked chunk with its provenance. ``score`` is cosine (dense), BM25, or RRF (hybrid)."""
+    """One ranked chunk with its provenance. ``score`` is cosine (dense), BM25, or RRF (hybrid);
+    ``similarity`` is the query-chunk cosine where the dense search saw the chunk."""
 
     rank: int
     score: float
@@ -30,6 +31,7 @@ class SearchResult:
     heading: str
     char_start: int
     char_end: int
+    similarity: float | None = None
 
     @property
     def pages(self) -> str:
@@ -101,17 +103,18 @@ class Retriever:
         allowed = self._allowed(filters) if filters.active else None
         depth = max(k, self.config.candidates) if mode == "hybrid" else k
         ranked: list[tuple[int, float]]
-        if mode != "bm25" and query_vector is None:
-            query_vector = self.embedder.embed_query(query)
+        dense_hits: list[tuple[int, float]] = []
+        if mode != "bm25":
+            if query_vector is None:
+                query_vector = self.embedder.embed_query(query)
+            dense_hits = self._dense(query_vector, depth, allowed)
         if mode == "dense":
-            ranked = self._dense(query_vector, depth, allowed)
+            ranked = dense_hits
         elif mode == "bm25":
             ranked = self._bm25(query, depth, allowed)
         else:
-            ranked = self._fuse(
-                self._dense(query_vector, depth, allowed), self._bm25(query, depth, allowed)
-            )
-        return self._results(ranked[:k])
+            ranked = self._fuse(dense_hits, self._bm25(query, depth, allowed))
+        return self._results(ranked[:k], dict(dense_hits))
 
     def _dense(
         self, vector: np.ndarray, k: int, allowed: np.ndarray | None
@@ -166,7 +169,9 @@ class Retriever:
             if any(r["char_start"] < end and start < r["char_end"] for start, end in spans)
         ]
 
-    def _results(self, ranked: list[tuple[int, float]]) -> list[SearchResult]:
+    def _results(
+        self, ranked: list[tuple[int, float]], similarity: dict[int, float]
+    ) -> list[SearchResult]:
         if not ranked:
             return []
         ids = [chunk for chunk, _ in ranked]
@@ -175,7 +180,7 @@ class Retriever:
         ).fetchall()
         by_id = {row["faiss_id"]: row for row in rows}
         return [
-            _result(rank, score, r)
+            _result(rank, score, r, similarity.get(chunk))
             for rank, (chunk, score) in enumerate(ranked, start=1)
             if (r := by_id.get(chunk)) is not None
         ]
@@ -184,7 +189,7 @@ class Retriever:
 _COLUMNS = "faiss_id, chunk_id, doc_id, text, page_start, page_end, heading, char_start, char_end"
 
 
-def _result(rank: int, score: float, r) -> SearchResult:
+def _result(rank: int, score: float, r, similarity: float | None = None) -> SearchResult:
     return SearchResult(
         rank,
         score,
@@ -196,6 +201,7 @@ def _result(rank: int, score: float, r) -> SearchResult:
         r["heading"],
         r["char_start"],
         r["char_end"],
+        similarity,
     )
 
 

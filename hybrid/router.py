@@ -1,0 +1,283 @@
+"""Router: per request, pick a route's collections, adapter and template; compose; cite; verify.
+
+``compose`` retrieves (hybrid search over the collections the caller may read), numbers the
+chunks [1]..[k] in the route's template within the model's context window, and decides whether
+to refuse; the engine generates; ``finish`` parses ``[n]``, maps each to its chunk, document
+and page, and verifies it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+
+from hybrid import citations
+from hybrid.config import HybridConfig
+from hybrid.config_serve import GenerationSettings, RouteConfig
+from hybrid.knowledge import store
+from hybrid.knowledge.embedder import Embedder
+from hybrid.knowledge.search import Retriever, SearchResult
+from hybrid.runtime.engine import Engine, Messages
+
+REPO = Path(__file__).resolve().parents[1]  # prompts/ lives beside the package
+
+
+@dataclass(frozen=True)
+class Source:
+    """Chunk number ``n`` of a prompt, with the collection it came from."""
+
+    n: int
+    collection: str
+    chunk: SearchResult
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Everything a request needs after retrieval; ``refused`` means: do not generate."""
+
+    route: str
+    messages: Messages
+    sources: tuple[Source, ...]
+    retrieved: int  # chunks the search returned
+    dropped: int  # chunks left out (lowest rank first) to fit the context budget
+    refused: bool
+    best_similarity: float | None
+    settings: GenerationSettings
+    adapter: str | None
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[dict, ...]
+    removed_citations: int  # [n] with n outside the context, deleted from the text
+    refused: bool
+    unsupported: tuple[str, ...] = ()  # claims (3+ content words) no verified citation backs
+
+
+class Router:
+    """Example: ``router.finish(comp, engine.submit(comp.messages, comp.settings).result().text)``
+    after ``comp = router.compose("support", [{"role": "user", "content": "Refund window?"}])``.
+    """
+
+    def __init__(self, config: HybridConfig, engine: Engine, embedder: Embedder):
+        self.config, self.engine, self.embedder = config, engine, embedder
+        self.templates = {
+            (name, "answer"): _template(r.template) for name, r in config.routes.items()
+        }
+        self.templates |= {
+            (name, "draft"): _template(r.draft_template)
+            for name, r in config.routes.items()
+            if r.draft_template is not None
+        }
+        self._retrievers: dict[str, Retriever] = {}
+        # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
+        # thread-safe, and both take milliseconds next to generation's seconds.
+        self._lock = threading.Lock()
+
+    def route(self, name: str) -> RouteConfig:
+        if name not in self.config.routes:
+            raise KeyError(f"unknown route {name!r}; known: {sorted(self.config.routes)}")
+        return self.config.routes[name]
+
+    def compose(
+        self,
+        route_name: str,
+        messages: Messages,
+        readable: Callable[[str], bool] = lambda _: True,
+        collections: Sequence[str] | None = None,
+        max_new_tokens: int | None = None,
+        kind: Literal["answer", "draft"] = "answer",
+    ) -> Composition:
+        """Retrieve from the readable collections and build the prompt (``kind`` picks the
+        route's ``template`` or its ``draft_template``).
+
+        ``readable`` is the caller's permission check: a collection it rejects is never searched.
+        """
+        route = self.route(route_name)
+        template = self.templates.get((route_name, kind))
+        if template is None:
+            raise ValueError(f"route {route_name!r} has no {kind}_template")
+        if not messages or messages[-1].get("role") != "user":
+            raise ValueError("messages: the last message must come from the user")
+        question = messages[-1]["content"]
+        if not question.strip():
+            raise ValueError("messages: the last user message is empty")
+        settings = route.generation
+        if max_new_tokens is not None:
+            settings = settings.model_copy(
+                update={"max_new_tokens": min(max_new_tokens, settings.max_new_tokens)}
+            )
+        wanted = tuple(collections) if collections is not None else route.collections
+        hits = self._retrieve(question, [c for c in wanted if readable(c)], route.top_k)
+        best = max(
+            (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
+        )
+        refused = bool(wanted) and (best is None or best < route.min_similarity)
+        history = [m for m in messages[:-1] if m.get("role") != "system"]
+        if refused:
+            return Composition(
+                route_name, [], (), len(hits), 0, True, best, settings, route.adapter, 0
+            )
+        budget = self.engine.context_window - settings.max_new_tokens
+        used = list(hits)
+        while True:
+            prompt = self._messages(route, template, history, question, used)
+            tokens = self.engine.count_tokens(prompt)
+            bare = self._messages(route, template, history, question, [])
+            evidence = tokens - self.engine.count_tokens(bare) if used else 0
+            if tokens <= budget and evidence <= route.context_tokens:
+                break
+            if tokens > budget and history:
+                history = history[1:]  # the oldest turn goes before any evidence does
+            elif used:
+                used = used[:-1]  # drop whole chunks, lowest rank first
+            else:
+                raise ValueError(
+                    f"messages: the question alone takes {tokens} tokens; the context window "
+                    f"({self.engine.context_window}) minus max_new_tokens leaves {budget}"
+                )
+        sources = tuple(Source(i, h.collection, h.chunk) for i, h in enumerate(used, start=1))
+        return Composition(
+            route_name,
+            prompt,
+            sources,
+            len(hits),
+            len(hits) - len(used),
+            False,
+            best,
+            settings,
+            route.adapter,
+            tokens,
+        )
+
+    def finish(self, comp: Composition, text: str) -> Answer:
+        """Parse and verify the citations of a generated answer."""
+        route = self.route(comp.route)
+        if comp.refused:
+            return Answer(route.refusal, (), 0, True)
+        parsed = citations.parse(text, len(comp.sources))
+        chunks = [s.chunk.text for s in comp.sources]
+        with self._lock:
+            checks = citations.verify(parsed, chunks, self.embedder.embed, route.verify)
+        by_n: dict[int, list[citations.Check]] = {}
+        for check in checks:
+            by_n.setdefault(check.n, []).append(check)
+        cited = tuple(_citation(comp.sources[n - 1], by_n[n]) for n in sorted(by_n))
+        refused = route.refusal.lower().rstrip(".") in parsed.text.lower()
+        backed = {c.sentence for c in checks if c.verified}
+        unsupported = tuple(
+            s.text
+            for s in parsed.sentences
+            if s.text not in backed
+            and len(citations.content_words(s.text)) >= citations.MIN_CONTENT_WORDS
+        )
+        return Answer(parsed.text, cited, parsed.removed, refused and not cited, unsupported)
+
+    def answer(self, route_name: str, messages: Messages, timeout: float | None = None) -> Answer:
+        """Compose, generate and finish in one call (scripts, evals)."""
+        comp = self.compose(route_name, messages)
+        if comp.refused:
+            return self.finish(comp, "")
+        ticket = self.engine.submit(comp.messages, comp.settings, comp.adapter)
+        return self.finish(comp, ticket.result(timeout).text)
+
+    def embed_texts(self, texts: list[str]):
+        with self._lock:
+            return self.embedder.embed(texts)
+
+    def refresh(self, collection: str) -> None:
+        """Pick up a new version of ``collection`` now (after an upload or delete)."""
+        with self._lock:
+            retriever = self._retrievers.get(collection)
+            if retriever is not None:
+                retriever.refresh()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _retrieve(self, question: str, collections: list[str], k: int) -> list[_Hit]:
+        if not collections:
+            return []
+        hits: list[_Hit] = []
+        with self._lock:
+            vector = self.embedder.embed_query(question)
+            for name in collections:
+                retriever = self._retriever(name)
+                if retriever is not None:
+                    hits += [
+                        _Hit(name, r) for r in retriever.search(question, k, query_vector=vector)
+                    ]
+        hits.sort(key=lambda h: -h.chunk.score)  # RRF scores: comparable across collections
+        return hits[:k]
+
+    def _retriever(self, name: str) -> Retriever | None:
+        coll = store.collection_dir(self.config.index_dir, name)
+        retriever = self._retrievers.get(name)
+        if retriever is None:
+            if store.current_version(coll) is None:
+                return None  # not built yet: nothing to read, not an error
+            retriever = Retriever(coll, self.embedder, self.config.search)
+            self._retrievers[name] = retriever
+        else:
+            retriever.refresh()  # one small file read; a sync elsewhere becomes visible
+        return retriever
+
+    def _messages(
+        self,
+        route: RouteConfig,
+        template: jinja2.Template,
+        history: Messages,
+        question: str,
+        hits: list[_Hit],
+    ) -> Messages:
+        chunks = [h.chunk for h in hits]
+        content = template.render(question=question, chunks=chunks, refusal=route.refusal)
+        content = content.strip()
+        system = [{"role": "system", "content": route.system_prompt}] if route.system_prompt else []
+        return system + history + [{"role": "user", "content": content}]
+
+
+@dataclass(frozen=True)
+class _Hit:
+    collection: str
+    chunk: SearchResult
+
+
+def _template(path: Path) -> jinja2.Template:
+    for candidate in (path, REPO / path):
+        if candidate.is_file():
+            source = candidate.read_text(encoding="utf-8")
+            return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(source)
+    raise ValueError(f"prompt template {path} not found (looked in . and {REPO})")
+
+
+def _citation(source: Source, checks: list[citations.Check]) -> dict:
+    chunk = source.chunk
+    return {
+        "n": source.n,
+        "document": chunk.doc_id,
+        "collection": source.collection,
+        "page": chunk.page_start,
+        "pages": chunk.pages or None,
+        "heading": chunk.heading or None,
+        "chunk_id": chunk.chunk_id,
+        "snippet": chunk.text,
+        "verified": all(c.verified for c in checks),
+        "origin": "model" if any(c.origin == "model" for c in checks) else "attributed",
+        "sentences": [
+            {
+                "text": c.sentence,
+                "verified": c.verified,
+                "overlap": round(c.overlap, 3),
+                "similarity": round(c.similarity, 3),
+                "numbers_found": c.numbers_found,
+            }
+            for c in checks
+        ],
+    }

@@ -1,0 +1,5 @@
+"""Generation runtime: in-process (base + LoRA adapters, micro-batched) or remote engines."""
+
+from hybrid.runtime.engine import Completion, Engine, Event, Overloaded, Ticket, create_engine
+
+__all__ = ["Completion", "Engine", "Event", "Overloaded", "Ticket", "create_engine"]

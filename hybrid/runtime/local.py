@@ -1,0 +1,321 @@
+"""In-process engine: one base model with several LoRA adapters, micro-batched, streamed.
+
+A single worker thread owns the model. Requests wait in a bounded queue; the worker takes
+what arrived within ``max_wait_ms`` (up to ``max_batch``), left-pads it into one batch and runs
+``generate`` once, so 16 concurrent users cost about one forward pass per token, not 16.
+Requests for different adapters share a batch: PEFT routes each row through its own adapter
+(``adapter_names``; ``__base__`` = adapters off). A streamer splits each step's tokens by row.
+On CUDA the batch decodes with a static KV cache and ``torch.compile`` (shapes bucketed so the
+compiled graphs are reused).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from hybrid.behaviour.adapters import read_card
+from hybrid.behaviour.models import load_base
+from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.precision import best_device
+from hybrid.runtime.engine import Event, Messages, Overloaded, Ticket
+
+log = logging.getLogger(__name__)
+BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
+
+
+@dataclass
+class _Job:
+    ids: list[int]
+    settings: GenerationSettings
+    adapter: str | None
+    ticket: Ticket
+    out: list[int] = field(default_factory=list)
+    sent: str = ""
+    done: bool = False
+
+    def finish(self, reason: str) -> None:
+        self.done = True
+        self.ticket.emit(
+            Event(
+                done=True,
+                finish_reason=reason,
+                prompt_tokens=len(self.ids),
+                completion_tokens=len(self.out),
+            )
+        )
+
+
+class LocalEngine:
+    """Base model + adapters on CUDA, MPS or CPU; ``submit`` is thread-safe.
+
+    Example: ``LocalEngine(RuntimeConfig()).submit([{"role": "user", "content": "Hi"}],
+    GenerationSettings(max_new_tokens=8)).result().text``
+    """
+
+    def __init__(self, config: RuntimeConfig):
+        self.config = config
+        self.device = best_device() if config.device == "auto" else config.device
+        model, tokenizer = load_base(config.base_model, config.dtype, self.device)
+        if config.adapters:
+            model = _with_adapters(model, config)
+        self.model = model.eval()
+        self.adapters = tuple(config.adapters)
+        self.name = config.base_model
+        self.tokenizer = tokenizer  # for counting (router threads), guarded by a lock
+        self._count_lock = threading.Lock()
+        self._decoder = copy.deepcopy(tokenizer)  # the worker's own: Rust tokenizers are not
+        self._decoder.padding_side = "left"  # safe to share across threads
+        self.context_window = config.context_window or int(
+            getattr(model.config, "max_position_embeddings", 2048)
+        )
+        self.eos = _eos_ids(model, tokenizer)
+        self.compiled = config.compile == "on" or (
+            config.compile == "auto" and self.device.startswith("cuda")
+        )
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=config.max_queue)
+        self._worker = threading.Thread(target=self._loop, name="hybrid-generate", daemon=True)
+        self._worker.start()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def encode(self, messages: Messages) -> list[int]:
+        """Token ids of the chat prompt, generation prompt included."""
+        with self._count_lock:
+            text = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=False
+            )
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def count_tokens(self, messages: Messages) -> int:
+        return len(self.encode(messages))
+
+    def submit(
+        self,
+        messages: Messages,
+        settings: GenerationSettings,
+        adapter: str | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> Ticket:
+        """Queue one request; raises Overloaded when ``max_queue`` requests already wait."""
+        if adapter is not None and adapter not in self.adapters:
+            raise ValueError(f"unknown adapter {adapter!r}; loaded: {list(self.adapters)}")
+        ids = self.encode(messages)
+        if len(ids) + settings.max_new_tokens > self.context_window:
+            raise ValueError(
+                f"prompt ({len(ids)} tokens) + max_new_tokens ({settings.max_new_tokens}) "
+                f"exceeds the context window ({self.context_window})"
+            )
+        ticket = Ticket(on_event)
+        try:
+            self._queue.put_nowait(_Job(ids, settings, adapter, ticket))
+        except queue.Full:
+            raise Overloaded(f"{self.config.max_queue} requests are already waiting") from None
+        return ticket
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._worker.join(timeout=30)
+
+    def warmup(self) -> None:
+        """Compile the common shapes before the first user waits for it (CUDA)."""
+        for n in (1, 2, 4, 8):
+            tickets = [
+                self.submit(
+                    [{"role": "user", "content": "Hello"}], GenerationSettings(max_new_tokens=8)
+                )
+                for _ in range(n)
+            ]
+            for ticket in tickets:
+                ticket.result()
+
+    # -- worker -----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            batch = [job]
+            deadline = time.perf_counter() + self.config.max_wait_ms / 1000
+            while len(batch) < self.config.max_batch:
+                remaining = deadline - time.perf_counter()
+                try:
+                    job = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(job)
+            live = [j for j in batch if not j.ticket.cancelled.is_set()]
+            for j in batch:
+                if j.ticket.cancelled.is_set():
+                    j.finish("cancelled")
+            # One batch per decoding mode: greedy and sampled rows cannot share a generate call.
+            groups: dict[tuple[float, float], list[_Job]] = {}
+            for j in live:
+                groups.setdefault((j.settings.temperature, j.settings.top_p), []).append(j)
+            for group in groups.values():
+                try:
+                    self._generate(group)
+                except Exception as error:  # a bad batch must not kill the worker
+                    log.exception("generation failed")
+                    for j in group:
+                        if not j.done:
+                            j.done = True
+                            j.ticket.emit(Event(done=True, finish_reason="error", error=str(error)))
+
+    def _generate(self, jobs: list[_Job]) -> None:
+        rows = _bucket(len(jobs)) if self.compiled else len(jobs)
+        longest = max(len(j.ids) for j in jobs)
+        width = -(-longest // 64) * 64 if self.compiled else longest
+        pad = self._decoder.pad_token_id
+        input_ids = torch.full((rows, width), pad, dtype=torch.long)
+        mask = torch.zeros((rows, width), dtype=torch.long)
+        for i in range(rows):
+            ids = jobs[min(i, len(jobs) - 1)].ids  # bucket filler rows repeat the last request
+            input_ids[i, width - len(ids) :] = torch.tensor(ids)
+            mask[i, width - len(ids) :] = 1
+        new_tokens = max(j.settings.max_new_tokens for j in jobs)
+        if self.compiled:
+            new_tokens = -(-new_tokens // 64) * 64
+        settings = jobs[0].settings
+        gen = GenerationConfig(
+            max_new_tokens=new_tokens,
+            do_sample=settings.temperature > 0,
+            pad_token_id=pad,
+            eos_token_id=sorted(self.eos),
+        )
+        if settings.temperature > 0:
+            gen.temperature, gen.top_p = settings.temperature, settings.top_p
+        if self.compiled:
+            gen.cache_implementation = "static"
+        extra = {}
+        if self.adapters:
+            names = [j.adapter or BASE for j in jobs]
+            extra["adapter_names"] = names + [names[-1]] * (rows - len(jobs))
+        streamer = _RowStreamer(jobs, self._decoder, self.eos)
+        with torch.inference_mode():
+            self.model.generate(
+                input_ids=input_ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                generation_config=gen,
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_RowsDone(jobs, rows)]),
+                **extra,
+            )
+        streamer.end()
+
+
+class _RowStreamer(BaseStreamer):
+    """Splits each step's (batch,) tokens by row and emits decoded text deltas."""
+
+    def __init__(self, jobs: list[_Job], tokenizer, eos: set[int]):
+        self.jobs, self.tokenizer, self.eos = jobs, tokenizer, eos
+        self.prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # generate() first hands over the prompt ids
+            self.prompt_seen = True
+            return
+        for job, token in zip(self.jobs, value.view(-1).tolist()):
+            if job.done:
+                continue
+            if token in self.eos:
+                job.finish("stop")
+                continue
+            job.out.append(token)
+            text = self.tokenizer.decode(job.out, skip_special_tokens=True)
+            if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
+                job.ticket.emit(Event(text=text[len(job.sent) :]))
+                job.sent = text
+            if job.ticket.cancelled.is_set():
+                job.finish("cancelled")
+            elif len(job.out) >= job.settings.max_new_tokens:
+                job.finish("length")
+
+    def end(self) -> None:
+        for job in self.jobs:
+            if not job.done:
+                job.finish("length")
+
+
+class _RowsDone(StoppingCriteria):
+    """Per-row stop: its own max_new_tokens reached, cancelled, or finished (EOS)."""
+
+    def __init__(self, jobs: list[_Job], rows: int):
+        self.jobs, self.rows = jobs, rows
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: object) -> torch.Tensor:
+        done = [True] * self.rows  # bucket filler rows never hold generation up
+        for i, job in enumerate(self.jobs):
+            # The streamer sees this step's token after us: count it here (+1).
+            done[i] = (
+                job.done
+                or job.ticket.cancelled.is_set()
+                or (len(job.out) + 1 >= job.settings.max_new_tokens)
+            )
+        return torch.tensor(done, device=input_ids.device)
+
+
+def _bucket(n: int) -> int:
+    """Batch sizes rounded up to powers of two, so compiled graphs are reused."""
+    size = 1
+    while size < n:
+        size *= 2
+    return size
+
+
+def _eos_ids(model, tokenizer) -> set[int]:
+    ids = model.generation_config.eos_token_id
+    found = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+    if tokenizer.eos_token_id is not None:
+        found.add(tokenizer.eos_token_id)
+    return found
+
+
+def _with_adapters(model, config: RuntimeConfig):
+    """Wrap the base in PEFT and load every adapter once, checking each was trained on it."""
+    from peft import PeftModel
+
+    wrapped = None
+    for name, folder in config.adapters.items():
+        folder = Path(folder)
+        if not (folder / "adapter_config.json").is_file():
+            raise ValueError(f"runtime.adapters.{name}: {folder} holds no adapter_config.json")
+        card_base = _card_base(folder)
+        if card_base is not None and card_base != config.base_model:
+            raise ValueError(
+                f"runtime.adapters.{name}: trained on {card_base!r}, not on runtime.base_model "
+                f"{config.base_model!r}"
+            )
+        if wrapped is None:
+            wrapped = PeftModel.from_pretrained(model, str(folder), adapter_name=name)
+        else:
+            wrapped.load_adapter(str(folder), adapter_name=name)
+    return wrapped
+
+
+def _card_base(folder: Path) -> str | None:
+    try:
+        return read_card(folder).get("base_model")
+    except (OSError, ValueError):
+        return None  # an adapter trained elsewhere: PEFT still checks the shapes

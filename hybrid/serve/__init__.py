@@ -1,0 +1,1 @@
+"""HTTP serving (FastAPI): chat, drafts, documents, health, metrics and the agents' page."""

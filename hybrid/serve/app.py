@@ -1,0 +1,203 @@
+"""The FastAPI application: services, limits, errors in OpenAI's shape, health, metrics, page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from hybrid.config import HybridConfig
+from hybrid.knowledge.embedder import Embedder
+from hybrid.router import Router
+from hybrid.runtime.engine import Engine
+from hybrid.serve.auth import Auth, Principal
+from hybrid.serve.metrics import Metrics
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs, built once per app and passed explicitly."""
+
+    config: HybridConfig
+    engine: Engine
+    embedder: Embedder
+    router: Router
+    auth: Auth
+    metrics: Metrics = field(default_factory=Metrics)
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    started: float = field(default_factory=time.time)
+    _ingest_embedder: Embedder | None = None
+
+    def ingest_embedder(self) -> Embedder:
+        """A second embedder for uploads, so a long ingest never shares a tokenizer with
+        queries (fast tokenizers are not thread-safe). Created on the first upload."""
+        if self._ingest_embedder is None:
+            self._ingest_embedder = Embedder(self.config.embedder)
+        return self._ingest_embedder
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def principal(request: Request, s: Services = Depends(services)) -> Principal:
+    return s.auth.identify(request)
+
+
+def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> FastAPI:
+    """Example: ``uvicorn.run(create_app(config, create_engine(config.runtime), embedder))``"""
+    from hybrid.serve import chat, documents, drafts
+
+    s = Services(config, engine, embedder, Router(config, engine, embedder), Auth(config.serve))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        engine.close()
+
+    app = FastAPI(title="hybrid", version="0.1.0", lifespan=lifespan)
+    app.state.services = s
+    app.include_router(chat.router)
+    app.include_router(drafts.router)
+    app.include_router(documents.router)
+    _errors(app)
+    _observe(app, s.metrics)
+    app.add_middleware(BodyLimit, limits=_body_limits(config))
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {
+            "status": "ok",
+            "engine": engine.name,
+            "queue": engine.pending(),
+            "routes": sorted(config.routes),
+            "uptime_s": round(time.time() - s.started, 1),
+        }
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        if not config.serve.public_metrics:
+            s.auth.require(s.auth.identify(request), "metrics")
+        s.metrics.queue.set(engine.pending())
+        return Response(s.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    return app
+
+
+def error_body(message: str, status: int, param: str | None = None) -> dict:
+    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
+    kind |= {429: "rate_limit_error", 503: "overloaded_error", 504: "timeout_error"}
+    default = "invalid_request_error" if status < 500 else "server_error"
+    return {"error": {"message": message, "type": kind.get(status, default), "param": param}}
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            error_body(str(error.detail), error.status_code),
+            error.status_code,
+            headers=error.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        first = problems[0] if problems else {}
+        if first.get("type") == "json_invalid":
+            where = first.get("ctx", {}).get("error", "")
+            return JSONResponse(error_body(f"body is not valid JSON: {where}", 400), 400)
+        parts = []
+        for item in problems:
+            loc = [str(p) for p in item.get("loc", ()) if p != "body"]
+            got = item.get("input")
+            shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+            parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg')}{shown}")
+        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        return JSONResponse(error_body("; ".join(parts), 422, param), 422)
+
+
+def _observe(app: FastAPI, metrics: Metrics) -> None:
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        endpoint = getattr(route, "path", "unmatched")
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+
+def _body_limits(config: HybridConfig) -> tuple[int, int]:
+    limits = config.serve.limits
+    return limits.max_body_kb * 1024, int(limits.max_upload_mb * 1024 * 1024)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """413 before reading a body over the limit (uploads: max_upload_mb; JSON: max_body_kb),
+    whether or not the client announced its length."""
+
+    def __init__(self, app, limits: tuple[int, int]):
+        self.app, self.json_limit, self.upload_limit = app, *limits
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        upload = scope["method"] == "PUT" and "/documents/" in scope["path"]
+        limit = self.upload_limit if upload else self.json_limit
+        what = "upload" if upload else "request body"
+        setting = "max_upload_mb" if upload else "max_body_kb"
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await _reject(
+                send,
+                f"{what} of {int(declared)} bytes is over serve.limits.{setting} ({limit} bytes)",
+            )
+        seen, started = 0, False
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _TooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _reject(send, f"{what} is over serve.limits.{setting} ({limit} bytes)")
+
+
+async def _reject(send, message: str) -> None:
+    body = json.dumps(error_body(message, 413)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

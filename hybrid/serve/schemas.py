@@ -1,0 +1,76 @@
+"""Request bodies of the API (OpenAI's chat schema, plus drafts); errors name the field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Lenient(BaseModel):
+    # OpenAI clients send optional fields we do not use (presence_penalty, user, ...): ignore
+    # them, as other OpenAI-compatible servers do, but validate every field we read.
+    model_config = ConfigDict(extra="ignore")
+
+
+class TextPart(_Lenient):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(_Lenient):
+    role: Literal["system", "user", "assistant"]
+    content: str | list[TextPart]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class StreamOptions(_Lenient):
+    include_usage: bool = False
+
+
+class ChatRequest(_Lenient):
+    """``model`` is a route name (``GET /v1/models`` lists them)."""
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, gt=0)
+    max_completion_tokens: int | None = Field(None, gt=0)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    n: int = Field(1, ge=1, le=1)  # one choice per request
+    collections: list[str] | None = None  # hybrid extension: narrow the route's collections
+
+    @field_validator("messages")
+    @classmethod
+    def _last_from_user(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
+        if messages[-1].role != "user":
+            raise ValueError("the last message must have role 'user'")
+        if not messages[-1].text().strip():
+            raise ValueError("the last user message is empty")
+        return messages
+
+    def limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+
+class DraftRequest(BaseModel):
+    """Legal drafting: an instruction, optionally narrowed to some collections."""
+
+    model_config = ConfigDict(extra="forbid")
+    instruction: str = Field(min_length=1, max_length=20000)
+    collections: list[str] | None = None
+    route: str = "legal"
+    max_tokens: int | None = Field(None, gt=0)
+
+    @field_validator("instruction")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the instruction is blank")
+        return value

@@ -1,0 +1,182 @@
+"""A real server: uvicorn in a subprocess with the embedded models, over real HTTP.
+
+Indexes: the sample policies (acme-policies) and three shared CUAD contract PDFs (contracts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import CONTRACTS, REPO, require_shared
+
+THREE_CONTRACTS = (
+    "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf",
+    "GluMobileInc_20070319_S-1A_EX-10.09_436630_EX-10.09_Content License Agreement2.pdf",
+    "CUROGROUPHOLDINGSCORP_05_04_2020-EX-10.3-SERVICING AGREEMENT.PDF",
+)
+KEYS = {
+    "admin": "admin-secret",
+    "agent": "agent-secret",  # given through $TEST_AGENT_KEY: keys from the environment
+    "legal": "legal-secret",
+    "owner": "owner-secret",
+    "solo": "solo-secret",
+}
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+    process: subprocess.Popen | None
+
+    def client(self, key: str | None = "admin", timeout: float = 120) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {KEYS[key]}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(config: dict, folder: Path, env: dict[str, str] | None = None) -> Server:
+    """Write the recipe, start `hybrid serve` and wait for /healthz (up to 180 s)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    recipe = folder / "serve.yaml"
+    recipe.write_text(yaml.safe_dump(config))
+    port = free_port()
+    log = folder / "server.log"
+    exe = Path(sys.executable).with_name("hybrid")
+    process = subprocess.Popen(
+        [str(exe), "--config", str(recipe), "serve", "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(f"http://127.0.0.1:{port}", log, process)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"server did not start in 180 s:\n{server.log_tail()}")
+
+
+def stop_server(server: Server) -> None:
+    if server.process is None:
+        return
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+def recipe(index_dir: Path) -> dict:
+    greedy = {"temperature": 0.0}
+    return {
+        "index_dir": str(index_dir),
+        "runtime": {"max_batch": 4, "max_queue": 6},
+        "routes": {
+            "support": {
+                "collections": ["acme-policies"],
+                "template": "prompts/cited_answer.j2",
+                "top_k": 3,
+                "generation": {"max_new_tokens": 48, **greedy},
+            },
+            "legal": {
+                "collections": ["contracts"],
+                "draft_template": "prompts/legal_draft.j2",
+                "top_k": 3,
+                "generation": {"max_new_tokens": 48, **greedy},
+            },
+            "everything": {
+                "collections": ["acme-policies", "contracts"],
+                "generation": {"max_new_tokens": 24, **greedy},
+            },
+            "raw": {"generation": {"max_new_tokens": 24, **greedy}},
+        },
+        "serve": {
+            "keys": [
+                {"name": "admin", "role": "admin", "key": KEYS["admin"], "max_concurrency": 32},
+                {
+                    "name": "agent",
+                    "role": "agent",
+                    "key_env": "TEST_AGENT_KEY",
+                    "routes": ["support", "everything", "raw"],
+                    "collections": ["acme-policies"],
+                },
+                {
+                    "name": "legal",
+                    "role": "legal",
+                    "key": KEYS["legal"],
+                    "collections": ["contracts"],
+                },
+                {
+                    "name": "owner",
+                    "role": "owner",
+                    "key": KEYS["owner"],
+                    "collections": ["acme-policies"],
+                },
+                {"name": "solo", "role": "agent", "key": KEYS["solo"], "max_concurrency": 1},
+            ],
+            "limits": {"max_body_kb": 64, "max_upload_mb": 1, "request_timeout_s": 120},
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory, embedder) -> Path:
+    """acme-policies (5 sample policies) and contracts (3 CUAD PDFs), built in-process."""
+    from hybrid.cli.knowledge import SAMPLES
+    from hybrid.config import parse_config
+    from hybrid.knowledge.sync import sync_folder
+
+    root = tmp_path_factory.mktemp("serve")
+    pdfs = root / "pdfs"
+    pdfs.mkdir()
+    for name in THREE_CONTRACTS:
+        shutil.copy(require_shared(CONTRACTS) / name, pdfs / name)
+    config = parse_config({"index_dir": str(root / "indexes")})
+    for name, folder in (("acme-policies", SAMPLES), ("contracts", pdfs)):
+        report = sync_folder(name, folder, config, embedder)
+        assert not report.failed, report.failed
+    return root / "indexes"
+
+
+@pytest.fixture(scope="session")
+def server(request, tmp_path_factory):
+    """The server under test; HYBRID_TEST_SERVER=<url> reuses a running one (debugging)."""
+    if os.environ.get("HYBRID_TEST_SERVER"):
+        yield Server(os.environ["HYBRID_TEST_SERVER"], Path(os.devnull), None)
+        return
+    index_dir = request.getfixturevalue("index_dir")
+    server = start_server(
+        recipe(index_dir),
+        tmp_path_factory.mktemp("server"),
+        env={"TEST_AGENT_KEY": KEYS["agent"]},
+    )
+    yield server
+    stop_server(server)

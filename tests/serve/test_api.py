@@ -1,0 +1,327 @@
+"""The API end to end: uvicorn in a subprocess, real HTTP, the embedded models, real PDFs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from tests.serve.conftest import KEYS, Server
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROYALTY = "What is the royalty rate in the content license agreement?"
+GLU = "GluMobileInc_20070319_S-1A_EX-10.09_436630_EX-10.09_Content License Agreement2.pdf"
+
+
+def ask(client: httpx.Client, route: str, question: str, **extra) -> httpx.Response:
+    body = {"model": route, "messages": [{"role": "user", "content": question}], **extra}
+    return client.post("/v1/chat/completions", json=body)
+
+
+def pages_of(citation: dict) -> set[int]:
+    first, _, last = (citation["pages"] or "").partition("-")
+    return set(range(int(first), int(last or first) + 1)) if first else set()
+
+
+def test_health_and_models_follow_the_key(server: Server):
+    health = httpx.get(f"{server.url}/healthz").json()
+    assert health["status"] == "ok" and {"support", "legal", "raw"} <= set(health["routes"])
+    with server.client("agent") as client:
+        models = client.get("/v1/models").json()["data"]
+    assert sorted(m["id"] for m in models) == ["everything", "raw", "support"]
+    assert {m["id"]: m["collections"] for m in models}["everything"] == ["acme-policies"]
+
+
+def test_contract_answer_cites_the_document_and_page(server: Server):
+    with server.client("legal") as client:
+        response = ask(client, "legal", ROYALTY)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "royalty rate" in body["choices"][0]["message"]["content"].lower()
+    cited = [
+        c
+        for c in body["citations"]
+        if c["verified"] and any("royalty" in s["text"].lower() for s in c["sentences"])
+    ]
+    assert cited, body["citations"]
+    assert cited[0]["document"] == GLU
+    assert 1 in pages_of(cited[0])  # paragraph 7 (Royalties) of the licence is on page 1
+    assert cited[0]["page"] == int(cited[0]["pages"].split("-")[0])
+    assert "Royalties at the rate of" in cited[0]["snippet"].replace("\xa0", " ")
+    assert body["usage"]["prompt_tokens"] > 100 and body["usage"]["completion_tokens"] > 0
+    assert body["retrieval"]["used"] == len(body["retrieval"]["sources"]) <= 3
+
+
+def test_question_outside_the_documents_is_refused(server: Server):
+    with server.client("agent") as client:
+        body = ask(client, "support", "Who won the football world cup in 1998?").json()
+    assert body["retrieval"]["refused"] is True
+    assert body["choices"][0]["message"]["content"] == "The documents do not cover this question."
+    assert body["citations"] == []
+
+
+def test_upload_is_answered_from_then_delete_removes_it(server: Server):
+    doc = (
+        "# Gift cards\n\nAcme gift cards expire 36 months after purchase. Gift cards can be "
+        "redeemed online and in our Lisbon store, and they cannot be exchanged for cash.\n"
+    )
+    question = "When do Acme gift cards expire?"
+    with server.client("owner") as owner, server.client("agent") as agent:
+        before = ask(agent, "support", question).json()
+        assert "gift-cards.md" not in {s["document"] for s in before["retrieval"]["sources"]}
+
+        put = owner.put("/v1/collections/acme-policies/documents/gift-cards.md", content=doc)
+        assert put.status_code == 201, put.text
+        assert put.json()["status"] == "added" and put.json()["chunks_embedded"] >= 1
+        again = owner.put("/v1/collections/acme-policies/documents/gift-cards.md", content=doc)
+        assert again.status_code == 200 and again.json()["status"] == "unchanged"
+        listing = owner.get("/v1/collections/acme-policies").json()
+        assert "gift-cards.md" in {d["document"] for d in listing["documents"]}
+
+        after = ask(agent, "support", question).json()  # the next query sees it: no restart
+        sources = {s["document"] for s in after["retrieval"]["sources"]}
+        assert after["retrieval"]["refused"] is False and "gift-cards.md" in sources
+        assert "36" in after["choices"][0]["message"]["content"]
+        assert any(c["document"] == "gift-cards.md" for c in after["citations"])
+
+        gone = owner.delete("/v1/collections/acme-policies/documents/gift-cards.md")
+        assert gone.status_code == 200, gone.text
+        final = ask(agent, "support", question).json()
+        assert "gift-cards.md" not in {s["document"] for s in final["retrieval"]["sources"]}
+        listing = owner.get("/v1/collections/acme-policies").json()
+        assert "gift-cards.md" not in {d["document"] for d in listing["documents"]}
+        missing = owner.delete("/v1/collections/acme-policies/documents/gift-cards.md")
+        assert missing.status_code == 404
+
+
+def test_acl_is_enforced_in_retrieval(server: Server):
+    # The agent's key reads acme-policies only; route "everything" reads both collections.
+    with server.client("agent") as agent, server.client("admin") as admin:
+        mine = ask(agent, "everything", ROYALTY).json()
+        theirs = ask(admin, "everything", ROYALTY).json()
+        assert {s["collection"] for s in theirs["retrieval"]["sources"]} >= {"contracts"}
+        assert {s["collection"] for s in mine["retrieval"]["sources"]} <= {"acme-policies"}
+        assert all(c["collection"] == "acme-policies" for c in mine["citations"])
+        assert "Guarantee Forfeiture" not in json.dumps(mine)
+
+        explicit = ask(agent, "everything", ROYALTY, collections=["contracts"])
+        assert explicit.status_code == 403 and "contracts" in explicit.json()["error"]["message"]
+        assert ask(agent, "legal", ROYALTY).status_code == 403  # route not granted
+        assert agent.post("/v1/drafts", json={"instruction": "x"}).status_code == 403
+        upload = agent.put("/v1/collections/acme-policies/documents/x.md", content=b"# x\n\nx")
+        assert upload.status_code == 403
+
+    with server.client(None) as anonymous:
+        missing = ask(anonymous, "support", "hi")
+    assert missing.status_code == 401 and "API key" in missing.json()["error"]["message"]
+    wrong = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        headers={"Authorization": "Bearer nope"},
+        json={"model": "support", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"]["message"] == "invalid API key"
+    with server.client("owner") as owner:
+        other = owner.put("/v1/collections/contracts/documents/x.md", content=b"# x\n\nx")
+    assert other.status_code == 403  # owner of acme-policies only
+
+
+def test_openai_client_plain_and_streaming(server: Server):
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=KEYS["legal"], max_retries=0)
+    assert "legal" in [m.id for m in client.models.list()]
+
+    reply = client.chat.completions.create(
+        model="legal", messages=[{"role": "user", "content": ROYALTY}], max_tokens=48
+    )
+    text = reply.choices[0].message.content
+    assert "royalty" in text.lower() and reply.usage.completion_tokens <= 48
+    assert any(c["document"] == GLU for c in reply.model_extra["citations"])
+
+    stream = client.chat.completions.create(
+        model="legal",
+        messages=[{"role": "user", "content": ROYALTY}],
+        max_tokens=48,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    deltas, citations, usage = [], None, None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            deltas.append(chunk.choices[0].delta.content)
+        citations = (chunk.model_extra or {}).get("citations", citations)
+        usage = chunk.usage or usage
+    assert len(deltas) > 3  # tokens arrived one by one, not as one block
+    assert "".join(deltas) == text  # greedy: the same answer, streamed
+    assert any(c["document"] == GLU for c in citations)
+    assert usage.completion_tokens == reply.usage.completion_tokens
+
+
+def test_drafts_have_footnotes_and_documents(server: Server):
+    with server.client("legal") as client:
+        response = client.post(
+            "/v1/drafts",
+            json={
+                "instruction": "Summarise the royalty terms of the content license agreement.",
+                "max_tokens": 48,
+            },
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["footnotes"], body
+    first = body["footnotes"][0]
+    assert first["n"] == 1 and "[^1]" in body["draft"]
+    assert first["label"].startswith(f"[^1]: {first['document']}, page ")
+    assert any(
+        d["document"] == first["document"] and d["collection"] == "contracts"
+        for d in body["documents"]
+    )
+    assert body["retrieval"]["collections"] == ["contracts"]
+
+
+BAD_REQUESTS = [
+    ("not json", b"{", 400, "not valid JSON"),
+    ("wrong type", {"model": "support", "messages": [], "max_tokens": "lots"}, 422, "max_tokens"),
+    ("empty messages", {"model": "support", "messages": []}, 422, "messages"),
+    ("no model", {"messages": [{"role": "user", "content": "hi"}]}, 422, "model"),
+    (
+        "bad role",
+        {"model": "support", "messages": [{"role": "robot", "content": "hi"}]},
+        422,
+        "messages.0.role",
+    ),
+    (
+        "last not user",
+        {"model": "support", "messages": [{"role": "assistant", "content": "hi"}]},
+        422,
+        "last message",
+    ),
+    (
+        "blank question",
+        {"model": "support", "messages": [{"role": "user", "content": "   "}]},
+        422,
+        "empty",
+    ),
+    (
+        "unknown route",
+        {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]},
+        404,
+        "unknown route 'gpt-4'",
+    ),
+    (
+        "too many tokens",
+        {"model": "support", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10**6},
+        400,
+        "max_tokens",
+    ),
+    (
+        "n > 1",
+        {"model": "support", "messages": [{"role": "user", "content": "hi"}], "n": 3},
+        422,
+        "n:",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
+def test_bad_chat_requests_get_4xx_naming_the_problem(server: Server, case):
+    _, body, status, words = case
+    with server.client("admin") as client:
+        if isinstance(body, bytes):
+            response = client.post(
+                "/v1/chat/completions", content=body, headers={"content-type": "application/json"}
+            )
+        else:
+            response = client.post("/v1/chat/completions", json=body)
+    assert response.status_code == status, response.text
+    assert words in response.json()["error"]["message"]
+
+
+def test_bad_uploads_and_limits(server: Server):
+    with server.client("admin") as client:
+        base = "/v1/collections/acme-policies/documents"
+        dots = client.put(f"{base}/%2E%2E/%2E%2E/etc/passwd.md", content=b"# x\n\nx")
+        assert dots.status_code == 400 and ".." in dots.json()["error"]["message"]
+        absolute = client.put(f"{base}//etc/passwd.md", content=b"# x\n\nx")
+        assert absolute.status_code == 400
+        fake = client.put(f"{base}/fake.pdf", content=b"this is not a PDF at all")
+        assert fake.status_code == 422 and "fake.pdf" in fake.json()["error"]["message"]
+        exe = client.put(f"{base}/tool.exe", content=b"MZ")
+        assert exe.status_code == 415 and ".exe" in exe.json()["error"]["message"]
+        empty = client.put(f"{base}/empty.md", content=b"")
+        assert empty.status_code == 400
+        big = client.put(f"{base}/big.txt", content=b"x" * (1024 * 1024 + 1))
+        assert big.status_code == 413 and "max_upload_mb" in big.json()["error"]["message"]
+        huge = ask(client, "support", "x" * 70_000)
+        assert huge.status_code == 413 and "max_body_kb" in huge.json()["error"]["message"]
+        bad_name = client.get("/v1/collections/no%20such")
+        assert bad_name.status_code == 400
+        assert client.get("/v1/collections/nothing-here").status_code == 404
+        names = {
+            d["document"] for d in client.get("/v1/collections/acme-policies").json()["documents"]
+        }
+        assert "fake.pdf" not in names and "returns-policy.md" in names  # nothing lost
+    assert httpx.get(f"{server.url}/healthz").status_code == 200  # still serving
+
+
+def test_per_key_concurrency_limit_answers_429(server: Server):
+    body = {
+        "model": "support",
+        "messages": [{"role": "user", "content": "How long do I have to return a sale item?"}],
+        "stream": True,
+    }
+    with server.client("solo") as client:
+        with client.stream("POST", "/v1/chat/completions", json=body) as first:
+            assert first.status_code == 200
+            second = client.post("/v1/chat/completions", json={**body, "stream": False})
+            assert second.status_code == 429 and "solo" in second.json()["error"]["message"]
+            assert second.headers["retry-after"] == "1"
+            events = [line for line in first.iter_lines() if line.startswith("data:")]
+        assert events[-1] == "data: [DONE]"
+        final = json.loads(events[-2][len("data:") :])
+        assert "citations" in final and final["choices"][0]["finish_reason"] in ("stop", "length")
+        # The slot is free again once the stream ended.
+        assert (
+            client.post("/v1/chat/completions", json={**body, "stream": False}).status_code == 200
+        )
+
+
+def test_overload_answers_503_at_once(server: Server):
+    # max_batch 4 + max_queue 6: 24 simultaneous requests cannot all wait.
+    async def burst() -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {KEYS['admin']}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=300) as client:
+            body = {
+                "model": "raw",
+                "messages": [{"role": "user", "content": "Count to ten."}],
+                "max_tokens": 24,
+            }
+            return await asyncio.gather(
+                *[client.post("/v1/chat/completions", json=body) for _ in range(24)]
+            )
+
+    responses = asyncio.run(burst())
+    codes = [r.status_code for r in responses]
+    assert set(codes) <= {200, 503} and codes.count(503) > 0 and codes.count(200) >= 4, codes
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["error"]["message"]
+    assert httpx.get(f"{server.url}/healthz").json()["queue"] == 0
+
+
+def test_metrics_in_prometheus_format(server: Server):
+    with server.client("agent") as client:
+        ask(client, "support", "How many days do I have to return a sale item?")
+        ask(client, "support", "Who won the football world cup in 1998?")
+    text = httpx.get(f"{server.url}/metrics").text
+    for name in (
+        'hybrid_requests_total{endpoint="/v1/chat/completions",status="200"}',
+        "hybrid_request_seconds_bucket",
+        "hybrid_time_to_first_token_seconds_bucket",
+        'hybrid_tokens_total{kind="completion",route="support"}',
+        "hybrid_retrieval_best_similarity_bucket",
+        'hybrid_refusals_total{route="support"}',
+        "hybrid_engine_queue",
+    ):
+        assert name in text, name
+    assert "hybrid_citations_total{" in text
