@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut 
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench eval
+.PHONY: install demo serve test lint bench eval chromium
 
 $(STAMP):
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,7 +24,17 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/hybrid demo
 
-test: install
+serve: install
+	$(VENV)/bin/hybrid serve
+
+# The page test drives Debian's Chromium (Playwright's own browser download is not possible
+# offline). Installed once; without root or apt the page test is skipped (failed under CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		>/dev/null; } || echo "warning: could not install chromium (the page test needs it)"
+
+test: install chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: install
@@ -35,3 +45,4 @@ eval: install
 
 bench: install
 	$(PY) benchmarks/bench_index.py
+	$(PY) benchmarks/bench_serve.py

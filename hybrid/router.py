@@ -132,7 +132,8 @@ class Router:
             tokens = self.engine.count_tokens(prompt)
             bare = self._messages(route, template, history, question, [])
             evidence = tokens - self.engine.count_tokens(bare) if used else 0
-            if tokens <= budget and evidence <= route.context_tokens:
+            # The best chunk stays even over context_tokens: only the window is a hard limit.
+            if tokens <= budget and (evidence <= route.context_tokens or len(used) == 1):
                 break
             if tokens > budget and history:
                 history = history[1:]  # the oldest turn goes before any evidence does
@@ -143,6 +144,10 @@ class Router:
                     f"messages: the question alone takes {tokens} tokens; the context window "
                     f"({self.engine.context_window}) minus max_new_tokens leaves {budget}"
                 )
+        if hits and not used:  # evidence was found but none fits beside the conversation
+            return Composition(
+                route_name, [], (), len(hits), len(hits), True, best, settings, route.adapter, 0
+            )
         sources = tuple(Source(i, h.collection, h.chunk) for i, h in enumerate(used, start=1))
         return Composition(
             route_name,

@@ -58,3 +58,25 @@ def test_index_dir_override_order(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HYBRID_INDEX_DIR", str(tmp_path / "env"))
     assert load_config(recipe).index_dir == tmp_path / "env"
     assert load_config(recipe, index_dir=tmp_path / "flag").index_dir == tmp_path / "flag"
+
+
+def test_route_adapter_must_be_loaded():
+    with pytest.raises(ValueError, match=r"routes\.support\.adapter: 'tone' is not in runtime"):
+        parse_config({"routes": {"support": {"adapter": "tone"}}})
+    config = parse_config(
+        {"runtime": {"adapters": {"tone": "adapters/tone"}}, "routes": {"s": {"adapter": "tone"}}}
+    )
+    assert config.routes["s"].adapter == "tone"
+
+
+def test_serving_sections_name_the_bad_field():
+    with pytest.raises(ValueError, match="engine 'openai' needs an `openai:` section"):
+        parse_config({"runtime": {"engine": "openai"}})
+    with pytest.raises(ValueError, match="exactly one of `key` and `key_env`"):
+        parse_config({"serve": {"keys": [{"name": "a", "role": "agent"}]}})
+    with pytest.raises(ValueError, match=r"serve\.keys\.0\.role.*'root'"):
+        parse_config({"serve": {"keys": [{"name": "a", "role": "root", "key": "k"}]}})
+    with pytest.raises(ValueError, match=r"routes\.support\.top_k.*got 0"):
+        parse_config({"routes": {"support": {"top_k": 0}}})
+    with pytest.raises(ValueError, match="key names must be unique"):
+        parse_config({"serve": {"keys": [{"name": "a", "role": "agent", "key": "1"}] * 2}})

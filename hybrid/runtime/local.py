@@ -83,6 +83,8 @@ class LocalEngine:
         self.compiled = config.compile == "on" or (
             config.compile == "auto" and self.device.startswith("cuda")
         )
+        self.batches = 0  # generate calls, and the requests they served: rows / batches is
+        self.rows = 0  # the mean batch size
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=config.max_queue)
         self._worker = threading.Thread(target=self._loop, name="hybrid-generate", daemon=True)
         self._worker.start()
@@ -184,6 +186,7 @@ class LocalEngine:
                             j.ticket.emit(Event(done=True, finish_reason="error", error=str(error)))
 
     def _generate(self, jobs: list[_Job]) -> None:
+        self.batches, self.rows = self.batches + 1, self.rows + len(jobs)
         rows = _bucket(len(jobs)) if self.compiled else len(jobs)
         longest = max(len(j.ids) for j in jobs)
         width = -(-longest // 64) * 64 if self.compiled else longest

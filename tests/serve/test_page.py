@@ -1,0 +1,70 @@
+"""The support agents' page in headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.serve.conftest import KEYS, Server
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+SCREENSHOTS = REPO / "tests" / "screenshots"  # git-ignored; CI keeps the last one
+# The flags that keep Chromium off the network it cannot reach here.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (make test installs Debian's chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def test_page_streams_an_answer_and_opens_cited_snippets(server: Server, tmp_path: Path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        assert "support assistant" in page.title()
+        page.fill("#key", KEYS["legal"])
+        page.dispatch_event("#key", "change")
+        page.wait_for_function("document.querySelector('#route').options.length > 1")
+        assert errors == []
+        page.select_option("#route", "legal")
+        page.fill("#question", "What is the royalty rate in the content license agreement?")
+        page.click("#send")
+
+        page.wait_for_selector(".cite", timeout=120_000)
+        answer = page.locator(".msg.assistant").last
+        assert "royalty" in answer.inner_text().lower()
+        assert int(answer.get_attribute("data-deltas") or 0) > 3  # arrived token by token
+        first = page.locator(".cite").first
+        label = first.inner_text()
+        assert "GluMobile" in label and "page 1" in label and "verified" in label
+        first.click()
+        snippet = page.locator("#snippet")
+        snippet.wait_for(state="visible")
+        assert "Royalties" in snippet.inner_text()
+
+        SCREENSHOTS.mkdir(exist_ok=True)
+        for path in (tmp_path / "page.png", SCREENSHOTS / "agents-page.png"):
+            page.screenshot(path=str(path), full_page=True)
+        assert (tmp_path / "page.png").stat().st_size > 10_000
+        browser.close()

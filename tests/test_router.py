@@ -1,0 +1,111 @@
+"""Router on a 3-document corpus with the real embedder and a tiny random Llama (whose
+256-position window makes the budget rules bite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.knowledge.sync import sync_folder
+from hybrid.router import Router
+from hybrid.runtime.local import LocalEngine
+from tests.conftest import make_config
+
+REFUND = "How many days do I have to return sale items?"
+
+
+def user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_llama: Path):
+    engine = LocalEngine(RuntimeConfig(base_model=str(tiny_llama), dtype="fp32", device="cpu"))
+    yield engine
+    engine.close()
+
+
+def router_for(tmp_path: Path, embedder, engine, docs_folder: Path, **route) -> Router:
+    settings = {"collections": ["shop"], "top_k": 3, "min_similarity": 0.2}
+    settings["generation"] = {"max_new_tokens": 96}
+    chat = {"generation": {"max_new_tokens": 32}}
+    config = make_config(tmp_path, routes={"shop": settings | route, "chat": chat})
+    sync_folder("shop", docs_folder, config, embedder)
+    return Router(config, engine, embedder)
+
+
+def test_compose_numbers_chunks_within_the_window(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder)
+    comp = router.compose("shop", user(REFUND))
+    assert not comp.refused and comp.best_similarity > 0.3
+    assert comp.sources[0].chunk.doc_id == "refunds.md" and comp.sources[0].n == 1
+    prompt = comp.messages[-1]["content"]
+    assert "[1]" in prompt and REFUND in prompt and "Sale items can be returned" in prompt
+    # 256 positions - 96 new tokens: not all three chunks fit; whole ones are dropped.
+    assert comp.prompt_tokens <= 256 - 96
+    assert comp.prompt_tokens == engine.count_tokens(comp.messages)
+    assert len(comp.sources) + comp.dropped == comp.retrieved == 3
+    assert comp.dropped >= 1
+
+
+def test_context_budget_keeps_the_best_chunk(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder, context_tokens=10)
+    comp = router.compose("shop", user(REFUND))
+    assert [s.chunk.doc_id for s in comp.sources] == ["refunds.md"]
+    assert comp.dropped == comp.retrieved - 1
+
+
+def test_unrelated_or_unreadable_is_refused(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder)
+    unrelated = router.compose("shop", user("Who painted the Mona Lisa?"))
+    assert unrelated.refused and unrelated.best_similarity < 0.2
+    answer = router.finish(unrelated, "It was Leonardo [1].")
+    assert answer.refused and answer.text == "The documents do not cover this question."
+    assert answer.citations == ()
+
+    hidden = router.compose("shop", user(REFUND), readable=lambda collection: False)
+    assert hidden.refused and hidden.retrieved == 0 and hidden.sources == ()
+
+
+def test_plain_chat_route_retrieves_nothing(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder)
+    comp = router.compose("chat", user("Hello"))
+    assert not comp.refused and comp.sources == () and comp.messages[-1]["role"] == "user"
+
+
+def test_old_turns_go_before_evidence(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder, top_k=1)
+    history = [
+        {"role": "user", "content": "Tell me a long story " * 12},
+        {"role": "assistant", "content": "Once upon a time " * 12},
+    ]
+    comp = router.compose("shop", history + user(REFUND))
+    assert [s.chunk.doc_id for s in comp.sources] == ["refunds.md"]
+    assert len(comp.messages) < 3  # the old turns were dropped, the evidence kept
+
+    with pytest.raises(ValueError, match="the question alone takes"):
+        router.compose("shop", user(REFUND * 20))
+    with pytest.raises(ValueError, match="last message must come from the user"):
+        router.compose("shop", history)
+    with pytest.raises(KeyError, match="unknown route 'nope'"):
+        router.compose("nope", user(REFUND))
+
+
+def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder, top_k=2)
+    comp = router.compose("shop", user(REFUND), max_new_tokens=8)
+    assert comp.settings == GenerationSettings(max_new_tokens=8)  # lowered, never raised
+    answer = router.finish(comp, "Sale items can be returned within 14 days [1]. Ask [7].")
+    assert answer.removed_citations == 1 and "[7]" not in answer.text
+    [citation] = answer.citations
+    assert citation["document"] == "refunds.md" and citation["collection"] == "shop"
+    assert citation["verified"] and citation["origin"] == "model"
+    assert "14 days" in citation["snippet"] and citation["heading"]
+    wrong = router.finish(comp, "Sale items can be returned within 90 days [1].")
+    assert wrong.citations[0]["verified"] is False
+    assert wrong.unsupported == ("Sale items can be returned within 90 days.",)
+
+    tickets = router.answer("shop", user(REFUND))  # compose + generate + finish
+    assert isinstance(tickets.text, str)
