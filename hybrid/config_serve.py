@@ -34,6 +34,9 @@ class RuntimeConfig(Strict):
     dtype: DType = "auto"
     device: str = "auto"  # cuda, then mps, then cpu
     compile: Literal["auto", "on", "off"] = "auto"  # static KV cache + torch.compile (CUDA)
+    # continuous: requests join/leave between steps; micro: one generate() per micro-batch
+    # (what compile needs). auto: micro when compiling, continuous otherwise.
+    batching: Literal["auto", "continuous", "micro"] = "auto"
     max_batch: int = Field(16, gt=0, le=256)
     max_wait_ms: float = Field(5.0, ge=0, le=1000)  # how long a batch waits for company
     max_queue: int = Field(64, gt=0)  # requests waiting beyond this are answered 503

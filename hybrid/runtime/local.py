@@ -1,12 +1,13 @@
-"""In-process engine: one base model with several LoRA adapters, micro-batched, streamed.
+"""In-process engine: one base model with several LoRA adapters, batched, streamed.
 
-A single worker thread owns the model. Requests wait in a bounded queue; the worker takes
-what arrived within ``max_wait_ms`` (up to ``max_batch``), left-pads it into one batch and runs
-``generate`` once, so 16 concurrent users cost about one forward pass per token, not 16.
-Requests for different adapters share a batch: PEFT routes each row through its own adapter
-(``adapter_names``; ``__base__`` = adapters off). A streamer splits each step's tokens by row.
-On CUDA the batch decodes with a static KV cache and ``torch.compile`` (shapes bucketed so the
-compiled graphs are reused).
+A single worker thread owns the model; requests wait in a bounded queue (full: Overloaded).
+By default it batches continuously (``scheduler.py``): a request joins the running batch at
+the next decoding step and leaves when done, so 16 concurrent users cost about one forward
+pass per token, not 16. With ``compile`` (CUDA by default) it instead takes what arrived within
+``max_wait_ms`` as one micro-batch and runs ``generate`` with a static KV cache and
+``torch.compile`` (batch and prompt shapes bucketed so compiled graphs are reused), a streamer
+splitting each step's tokens by row. Either way requests for different adapters share a batch:
+PEFT routes each row through its own adapter (``adapter_names``; ``__base__`` = adapters off).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +31,12 @@ from hybrid.behaviour.models import load_base
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
 from hybrid.precision import best_device
 from hybrid.runtime.engine import Event, Messages, Overloaded, Ticket
+from hybrid.runtime.scheduler import BASE, RunningBatch, supports_merging
 
 log = logging.getLogger(__name__)
-BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
+# Prompt tokens prefilled between two decoding steps (at least one prompt): bounds how long
+# running rows stall while newcomers are prefilled.
+PREFILL_TOKENS_PER_STEP = 1024
 
 
 @dataclass
@@ -40,9 +45,34 @@ class _Job:
     settings: GenerationSettings
     adapter: str | None
     ticket: Ticket
+    decoder: object  # the worker's tokenizer
+    eos: frozenset[int]
     out: list[int] = field(default_factory=list)
     sent: str = ""
     done: bool = False
+
+    def push(self, token: int) -> bool:
+        """Take one generated token; emit its text; True once the request is finished."""
+        if self.done:
+            return True
+        if token in self.eos:
+            self.finish("stop")
+            return True
+        self.out.append(token)
+        text = self.decoder.decode(self.out, skip_special_tokens=True)  # type: ignore[attr-defined]
+        if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
+            self.ticket.emit(Event(text=text[len(self.sent) :]))
+            self.sent = text
+        if self.ticket.cancelled.is_set():
+            self.finish("cancelled")
+        elif len(self.out) >= self.settings.max_new_tokens:
+            self.finish("length")
+        return self.done
+
+    def fail(self, error: Exception) -> None:
+        if not self.done:
+            self.done = True
+            self.ticket.emit(Event(done=True, finish_reason="error", error=str(error)))
 
     def finish(self, reason: str) -> None:
         self.done = True
@@ -79,14 +109,19 @@ class LocalEngine:
         self.context_window = config.context_window or int(
             getattr(model.config, "max_position_embeddings", 2048)
         )
-        self.eos = _eos_ids(model, tokenizer)
+        self.eos = frozenset(_eos_ids(model, tokenizer))
         self.compiled = config.compile == "on" or (
             config.compile == "auto" and self.device.startswith("cuda")
         )
-        self.batches = 0  # generate calls, and the requests they served: rows / batches is
-        self.rows = 0  # the mean batch size
+        self.continuous = (
+            config.batching == "continuous" or (config.batching == "auto" and not self.compiled)
+        ) and supports_merging(self.model)
+        self.steps = 0  # forward passes that decoded for the batch; rows / steps is the mean
+        self.rows = 0  # batch size; peak_rows the most rows decoded together
+        self.peak_rows = 0
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=config.max_queue)
-        self._worker = threading.Thread(target=self._loop, name="hybrid-generate", daemon=True)
+        loop = self._continuous if self.continuous else self._micro_batches
+        self._worker = threading.Thread(target=loop, name="hybrid-generate", daemon=True)
         self._worker.start()
 
     # -- public API -------------------------------------------------------------------------
@@ -120,7 +155,7 @@ class LocalEngine:
             )
         ticket = Ticket(on_event)
         try:
-            self._queue.put_nowait(_Job(ids, settings, adapter, ticket))
+            self._queue.put_nowait(_Job(ids, settings, adapter, ticket, self._decoder, self.eos))
         except queue.Full:
             raise Overloaded(f"{self.config.max_queue} requests are already waiting") from None
         return ticket
@@ -146,7 +181,53 @@ class LocalEngine:
 
     # -- worker -----------------------------------------------------------------------------
 
-    def _loop(self) -> None:
+    def _continuous(self) -> None:
+        batch = RunningBatch(self.model, self.device, bool(self.adapters))
+        waiting: deque[_Job] = deque()
+        while True:
+            room = self.config.max_batch - len(batch) - len(waiting)
+            if not self._gather(waiting, block=not batch and not waiting, room=room):
+                batch.fail(RuntimeError("the engine was closed"))
+                for job in waiting:
+                    job.fail(RuntimeError("the engine was closed"))
+                return
+            spent = 0
+            while waiting and (not spent or spent + len(waiting[0].ids) <= PREFILL_TOKENS_PER_STEP):
+                job = waiting.popleft()
+                if job.ticket.cancelled.is_set():
+                    job.finish("cancelled")
+                    continue
+                spent += len(job.ids)
+                try:
+                    with torch.inference_mode():
+                        batch.join(job)
+                except Exception as error:  # one bad request must not kill the worker
+                    log.exception("prefill failed")
+                    job.fail(error)
+            if batch:
+                self.steps, self.rows = self.steps + 1, self.rows + len(batch)
+                self.peak_rows = max(self.peak_rows, len(batch))
+                try:
+                    with torch.inference_mode():
+                        batch.step()
+                except Exception as error:
+                    log.exception("decoding step failed")
+                    batch.fail(error)
+
+    def _gather(self, waiting: deque[_Job], block: bool, room: int) -> bool:
+        """Move queued requests to ``waiting`` (blocking when idle); False on shutdown."""
+        while room > 0:
+            try:
+                job = self._queue.get() if block else self._queue.get_nowait()
+            except queue.Empty:
+                return True
+            if job is None:
+                return False
+            waiting.append(job)
+            block, room = False, room - 1
+        return True
+
+    def _micro_batches(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
@@ -181,12 +262,11 @@ class LocalEngine:
                 except Exception as error:  # a bad batch must not kill the worker
                     log.exception("generation failed")
                     for j in group:
-                        if not j.done:
-                            j.done = True
-                            j.ticket.emit(Event(done=True, finish_reason="error", error=str(error)))
+                        j.fail(error)
 
     def _generate(self, jobs: list[_Job]) -> None:
-        self.batches, self.rows = self.batches + 1, self.rows + len(jobs)
+        self.steps, self.rows = self.steps + 1, self.rows + len(jobs)
+        self.peak_rows = max(self.peak_rows, len(jobs))
         rows = _bucket(len(jobs)) if self.compiled else len(jobs)
         longest = max(len(j.ids) for j in jobs)
         width = -(-longest // 64) * 64 if self.compiled else longest
@@ -215,7 +295,7 @@ class LocalEngine:
         if self.adapters:
             names = [j.adapter or BASE for j in jobs]
             extra["adapter_names"] = names + [names[-1]] * (rows - len(jobs))
-        streamer = _RowStreamer(jobs, self._decoder, self.eos)
+        streamer = _RowStreamer(jobs)
         with torch.inference_mode():
             self.model.generate(
                 input_ids=input_ids.to(self.device),
@@ -229,10 +309,10 @@ class LocalEngine:
 
 
 class _RowStreamer(BaseStreamer):
-    """Splits each step's (batch,) tokens by row and emits decoded text deltas."""
+    """Splits each step's (batch,) tokens by row."""
 
-    def __init__(self, jobs: list[_Job], tokenizer, eos: set[int]):
-        self.jobs, self.tokenizer, self.eos = jobs, tokenizer, eos
+    def __init__(self, jobs: list[_Job]):
+        self.jobs = jobs
         self.prompt_seen = False
 
     def put(self, value: torch.Tensor) -> None:
@@ -240,20 +320,7 @@ class _RowStreamer(BaseStreamer):
             self.prompt_seen = True
             return
         for job, token in zip(self.jobs, value.view(-1).tolist()):
-            if job.done:
-                continue
-            if token in self.eos:
-                job.finish("stop")
-                continue
-            job.out.append(token)
-            text = self.tokenizer.decode(job.out, skip_special_tokens=True)
-            if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
-                job.ticket.emit(Event(text=text[len(job.sent) :]))
-                job.sent = text
-            if job.ticket.cancelled.is_set():
-                job.finish("cancelled")
-            elif len(job.out) >= job.settings.max_new_tokens:
-                job.finish("length")
+            job.push(token)
 
     def end(self) -> None:
         for job in self.jobs:

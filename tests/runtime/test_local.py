@@ -45,24 +45,29 @@ def adapters(tiny_llama: Path, tmp_path_factory) -> dict[str, Path]:
     return folders
 
 
-def test_concurrent_requests_are_batched_and_match_one_at_a_time(tiny_llama: Path):
-    engine = engine_for(tiny_llama, max_batch=8, max_wait_ms=200)
+@pytest.mark.parametrize("batching", ["continuous", "micro"])
+def test_concurrent_requests_are_batched_and_match_one_at_a_time(tiny_llama: Path, batching):
+    engine = engine_for(tiny_llama, max_batch=8, max_wait_ms=200, batching=batching)
     settings = GenerationSettings(max_new_tokens=12)
     try:
         alone = [engine.submit(user(p), settings).result(timeout=60) for p in PROMPTS]
-        batches = engine.batches
+        assert engine.peak_rows == 1
         tickets = [engine.submit(user(p), settings) for p in PROMPTS]
         together = [t.result(timeout=60) for t in tickets]
     finally:
         engine.close()
-    assert engine.batches == batches + 1  # all four in one generate call
+    assert engine.continuous == (batching == "continuous")
+    assert engine.peak_rows == 4  # all four decoded together
     assert [c.text for c in together] == [c.text for c in alone]
     assert all(c.completion_tokens > 0 for c in together)
     assert together[0].prompt_tokens < together[2].prompt_tokens  # left-padded, not truncated
 
 
-def test_each_request_gets_its_own_adapter_in_one_batch(tiny_llama: Path, adapters):
-    engine = engine_for(tiny_llama, adapters=adapters, max_batch=8, max_wait_ms=200)
+@pytest.mark.parametrize("batching", ["continuous", "micro"])
+def test_each_request_gets_its_own_adapter_in_one_batch(tiny_llama: Path, adapters, batching):
+    engine = engine_for(
+        tiny_llama, adapters=adapters, max_batch=8, max_wait_ms=200, batching=batching
+    )
     settings = GenerationSettings(max_new_tokens=10)
     wanted = [None, "alpha", "beta", "alpha"]
     try:
