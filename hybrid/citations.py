@@ -115,18 +115,24 @@ def verify(
     chunks: Sequence[str],
     embed: Callable[[list[str]], np.ndarray],
     config: VerifyConfig,
+    chunk_vectors: np.ndarray | None = None,
 ) -> list[Check]:
     """Check every (sentence, n) pair; attribute uncited sentences to their best chunk.
 
     Verified: the sentence has 3+ content words, all its figures occur in the chunk, and it overlaps
     the chunk lexically (``min_overlap``) or semantically (``min_similarity``). ``embed`` maps
-    texts to L2-normalised vectors (the collection's embedder).
+    texts to L2-normalised vectors (the collection's embedder); ``chunk_vectors`` (chunks, dim),
+    the chunks' stored vectors, saves embedding them again.
     """
     if not parsed.sentences or not chunks:
         return []
     sentences = [s.text for s in parsed.sentences]
-    vectors = embed(sentences + list(chunks))
-    similarity = vectors[: len(sentences)] @ vectors[len(sentences) :].T  # (sentences, chunks)
+    if chunk_vectors is None:
+        vectors = embed(sentences + list(chunks))
+        sentence_vectors, chunk_vectors = vectors[: len(sentences)], vectors[len(sentences) :]
+    else:
+        sentence_vectors = embed(sentences)
+    similarity = sentence_vectors @ chunk_vectors.T  # (sentences, chunks)
     chunk_numbers = [numbers(chunk) for chunk in chunks]
     checks = []
     for i, sentence in enumerate(parsed.sentences):

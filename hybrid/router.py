@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import jinja2
+import numpy as np
 
 from hybrid import citations
 from hybrid.config import HybridConfig
@@ -34,6 +35,7 @@ class Source:
     n: int
     collection: str
     chunk: SearchResult
+    vector: np.ndarray | None = None  # stored embedding (dim,): verification reuses it
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,9 @@ class Router:
             return Composition(
                 route_name, [], (), len(hits), len(hits), True, best, settings, route.adapter, 0
             )
-        sources = tuple(Source(i, h.collection, h.chunk) for i, h in enumerate(used, start=1))
+        sources = tuple(
+            Source(i, h.collection, h.chunk, h.vector) for i, h in enumerate(used, start=1)
+        )
         return Composition(
             route_name,
             prompt,
@@ -169,8 +173,10 @@ class Router:
             return Answer(route.refusal, (), 0, True)
         parsed = citations.parse(text, len(comp.sources))
         chunks = [s.chunk.text for s in comp.sources]
+        stored = [s.vector for s in comp.sources]
+        vectors = np.stack(stored) if all(v is not None for v in stored) else None
         with self._lock:
-            checks = citations.verify(parsed, chunks, self.embedder.embed, route.verify)
+            checks = citations.verify(parsed, chunks, self.embedder.embed, route.verify, vectors)
         by_n: dict[int, list[citations.Check]] = {}
         for check in checks:
             by_n.setdefault(check.n, []).append(check)
@@ -215,9 +221,9 @@ class Router:
             for name in collections:
                 retriever = self._retriever(name)
                 if retriever is not None:
-                    hits += [
-                        _Hit(name, r) for r in retriever.search(question, k, query_vector=vector)
-                    ]
+                    found = retriever.search(question, k, query_vector=vector)
+                    stored = retriever.vectors(found) if found else []
+                    hits += [_Hit(name, r, v) for r, v in zip(found, stored)]
         hits.sort(key=lambda h: -h.chunk.score)  # RRF scores: comparable across collections
         return hits[:k]
 
@@ -252,6 +258,7 @@ class Router:
 class _Hit:
     collection: str
     chunk: SearchResult
+    vector: np.ndarray | None = None
 
 
 def _template(path: Path) -> jinja2.Template:

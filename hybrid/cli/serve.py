@@ -36,6 +36,11 @@ def run_server(config: HybridConfig, host: str | None = None, port: int | None =
             "read and change the collections); bind 127.0.0.1 or configure keys"
         )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from threadpoolctl import threadpool_limits
+
+    # numpy's BLAS threads spin ~0.1 s after each small matmul (verification, BM25) and steal
+    # the cores from generation; one BLAS thread costs nothing at these sizes.
+    threadpool_limits(1, user_api="blas")
     engine = create_engine(config.runtime)
     if getattr(engine, "compiled", False):
         out.print("compiling the decoder for the common batch shapes (CUDA, once)...")

@@ -32,6 +32,7 @@ class SearchResult:
     char_start: int
     char_end: int
     similarity: float | None = None
+    vector_id: int | None = None  # the chunk's id in this version's FAISS index
 
     @property
     def pages(self) -> str:
@@ -155,6 +156,11 @@ class Retriever:
         rows = self.snapshot.db.execute(sql, args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
+    def vectors(self, results: Sequence[SearchResult]) -> np.ndarray:
+        """(len(results), dim) stored vectors of results of the live version (no re-embedding)."""
+        ids = np.array([r.vector_id for r in results], dtype=np.int64)
+        return dense.vectors_of(self.snapshot.dense, ids)
+
     def overlapping(self, doc_id: str, spans: Sequence[tuple[int, int]]) -> list[SearchResult]:
         """Chunks of ``doc_id`` overlapping any character span, in document order (rank 0).
 
@@ -190,6 +196,7 @@ _COLUMNS = "faiss_id, chunk_id, doc_id, text, page_start, page_end, heading, cha
 
 
 def _result(rank: int, score: float, r, similarity: float | None = None) -> SearchResult:
+    # Positional: SearchResult's field order.
     return SearchResult(
         rank,
         score,
@@ -202,6 +209,7 @@ def _result(rank: int, score: float, r, similarity: float | None = None) -> Sear
         r["char_start"],
         r["char_end"],
         similarity,
+        r["faiss_id"],
     )
 
 

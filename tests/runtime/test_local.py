@@ -143,3 +143,24 @@ def test_prompt_beyond_the_context_window_is_a_value_error(tiny_llama: Path):
         assert time.perf_counter() - started < 30  # still serving
     finally:
         engine.close()
+
+
+def test_sampling_respects_temperature_and_top_p():
+    from types import SimpleNamespace
+
+    from hybrid.runtime.scheduler import choose
+
+    logits = torch.tensor([[0.0, 5.0, 4.9, -3.0]]).repeat(3, 1)
+    rows = [
+        SimpleNamespace(settings=GenerationSettings(temperature=0.0)),
+        SimpleNamespace(settings=GenerationSettings(temperature=1.0, top_p=0.01)),
+        SimpleNamespace(settings=GenerationSettings(temperature=1.0)),
+    ]
+    torch.manual_seed(0)
+    seen = {i: set() for i in range(3)}
+    for _ in range(200):
+        for i, token in enumerate(choose(logits.clone(), rows).tolist()):
+            seen[i].add(token)
+    assert seen[0] == {1}  # greedy
+    assert seen[1] == {1}  # top_p keeps only the most likely token
+    assert {1, 2} <= seen[2]  # sampled: the close runner-up appears too
