@@ -174,7 +174,7 @@ class Router:
         parsed = citations.parse(text, len(comp.sources))
         chunks = [s.chunk.text for s in comp.sources]
         stored = [s.vector for s in comp.sources]
-        vectors = np.stack(stored) if all(v is not None for v in stored) else None
+        vectors = np.stack(stored) if stored and all(v is not None for v in stored) else None
         with self._lock:
             checks = citations.verify(parsed, chunks, self.embedder.embed, route.verify, vectors)
         by_n: dict[int, list[citations.Check]] = {}

@@ -73,6 +73,8 @@ def test_plain_chat_route_retrieves_nothing(tmp_path, embedder, engine, docs_fol
     router = router_for(tmp_path, embedder, engine, docs_folder)
     comp = router.compose("chat", user("Hello"))
     assert not comp.refused and comp.sources == () and comp.messages[-1]["role"] == "user"
+    answer = router.finish(comp, "Hello! How can I help you with your order today?")
+    assert answer.citations == () and answer.removed_citations == 0 and not answer.refused
 
 
 def test_old_turns_go_before_evidence(tmp_path, embedder, engine, docs_folder):
