@@ -19,71 +19,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
-from transformers.generation.streamers import BaseStreamer
 
 from hybrid.behaviour.adapters import read_card
 from hybrid.behaviour.models import load_base
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
 from hybrid.precision import best_device
 from hybrid.runtime.engine import Event, Messages, Overloaded, Ticket
-from hybrid.runtime.scheduler import BASE, RunningBatch, supports_merging
+from hybrid.runtime.job import Job
+from hybrid.runtime.microbatch import generate_batch
+from hybrid.runtime.scheduler import RunningBatch, supports_merging
 
 log = logging.getLogger(__name__)
 # Prompt tokens prefilled between two decoding steps (at least one prompt): bounds how long
 # running rows stall while newcomers are prefilled.
 PREFILL_TOKENS_PER_STEP = 1024
-
-
-@dataclass
-class _Job:
-    ids: list[int]
-    settings: GenerationSettings
-    adapter: str | None
-    ticket: Ticket
-    decoder: object  # the worker's tokenizer
-    eos: frozenset[int]
-    out: list[int] = field(default_factory=list)
-    sent: str = ""
-    done: bool = False
-
-    def push(self, token: int) -> bool:
-        """Take one generated token; emit its text; True once the request is finished."""
-        if self.done:
-            return True
-        if token in self.eos:
-            self.finish("stop")
-            return True
-        self.out.append(token)
-        text = self.decoder.decode(self.out, skip_special_tokens=True)  # type: ignore[attr-defined]
-        if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
-            self.ticket.emit(Event(text=text[len(self.sent) :]))
-            self.sent = text
-        if self.ticket.cancelled.is_set():
-            self.finish("cancelled")
-        elif len(self.out) >= self.settings.max_new_tokens:
-            self.finish("length")
-        return self.done
-
-    def fail(self, error: Exception) -> None:
-        if not self.done:
-            self.done = True
-            self.ticket.emit(Event(done=True, finish_reason="error", error=str(error)))
-
-    def finish(self, reason: str) -> None:
-        self.done = True
-        self.ticket.emit(
-            Event(
-                done=True,
-                finish_reason=reason,
-                prompt_tokens=len(self.ids),
-                completion_tokens=len(self.out),
-            )
-        )
 
 
 class LocalEngine:
@@ -119,7 +71,7 @@ class LocalEngine:
         self.steps = 0  # forward passes that decoded for the batch; rows / steps is the mean
         self.rows = 0  # batch size; peak_rows the most rows decoded together
         self.peak_rows = 0
-        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=config.max_queue)
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=config.max_queue)
         loop = self._continuous if self.continuous else self._micro_batches
         self._worker = threading.Thread(target=loop, name="hybrid-generate", daemon=True)
         self._worker.start()
@@ -155,7 +107,7 @@ class LocalEngine:
             )
         ticket = Ticket(on_event)
         try:
-            self._queue.put_nowait(_Job(ids, settings, adapter, ticket, self._decoder, self.eos))
+            self._queue.put_nowait(Job(ids, settings, adapter, ticket, self._decoder, self.eos))
         except queue.Full:
             raise Overloaded(f"{self.config.max_queue} requests are already waiting") from None
         return ticket
@@ -183,7 +135,7 @@ class LocalEngine:
 
     def _continuous(self) -> None:
         batch = RunningBatch(self.model, self.device, bool(self.adapters))
-        waiting: deque[_Job] = deque()
+        waiting: deque[Job] = deque()
         while True:
             room = self.config.max_batch - len(batch) - len(waiting)
             if not self._gather(waiting, block=not batch and not waiting, room=room):
@@ -214,7 +166,7 @@ class LocalEngine:
                     log.exception("decoding step failed")
                     batch.fail(error)
 
-    def _gather(self, waiting: deque[_Job], block: bool, room: int) -> bool:
+    def _gather(self, waiting: deque[Job], block: bool, room: int) -> bool:
         """Move queued requests to ``waiting`` (blocking when idle); False on shutdown."""
         while room > 0:
             try:
@@ -253,105 +205,26 @@ class LocalEngine:
                 if j.ticket.cancelled.is_set():
                     j.finish("cancelled")
             # One batch per decoding mode: greedy and sampled rows cannot share a generate call.
-            groups: dict[tuple[float, float], list[_Job]] = {}
+            groups: dict[tuple[float, float], list[Job]] = {}
             for j in live:
                 groups.setdefault((j.settings.temperature, j.settings.top_p), []).append(j)
             for group in groups.values():
+                self.steps, self.rows = self.steps + 1, self.rows + len(group)
+                self.peak_rows = max(self.peak_rows, len(group))
                 try:
-                    self._generate(group)
+                    generate_batch(
+                        self.model,
+                        group,
+                        self.device,
+                        self._decoder.pad_token_id,
+                        self.eos,
+                        self.compiled,
+                        bool(self.adapters),
+                    )
                 except Exception as error:  # a bad batch must not kill the worker
                     log.exception("generation failed")
                     for j in group:
                         j.fail(error)
-
-    def _generate(self, jobs: list[_Job]) -> None:
-        self.steps, self.rows = self.steps + 1, self.rows + len(jobs)
-        self.peak_rows = max(self.peak_rows, len(jobs))
-        rows = _bucket(len(jobs)) if self.compiled else len(jobs)
-        longest = max(len(j.ids) for j in jobs)
-        width = -(-longest // 64) * 64 if self.compiled else longest
-        pad = self._decoder.pad_token_id
-        input_ids = torch.full((rows, width), pad, dtype=torch.long)
-        mask = torch.zeros((rows, width), dtype=torch.long)
-        for i in range(rows):
-            ids = jobs[min(i, len(jobs) - 1)].ids  # bucket filler rows repeat the last request
-            input_ids[i, width - len(ids) :] = torch.tensor(ids)
-            mask[i, width - len(ids) :] = 1
-        new_tokens = max(j.settings.max_new_tokens for j in jobs)
-        if self.compiled:
-            new_tokens = -(-new_tokens // 64) * 64
-        settings = jobs[0].settings
-        gen = GenerationConfig(
-            max_new_tokens=new_tokens,
-            do_sample=settings.temperature > 0,
-            pad_token_id=pad,
-            eos_token_id=sorted(self.eos),
-        )
-        if settings.temperature > 0:
-            gen.temperature, gen.top_p = settings.temperature, settings.top_p
-        if self.compiled:
-            gen.cache_implementation = "static"
-        extra = {}
-        if self.adapters:
-            names = [j.adapter or BASE for j in jobs]
-            extra["adapter_names"] = names + [names[-1]] * (rows - len(jobs))
-        streamer = _RowStreamer(jobs)
-        with torch.inference_mode():
-            self.model.generate(
-                input_ids=input_ids.to(self.device),
-                attention_mask=mask.to(self.device),
-                generation_config=gen,
-                streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([_RowsDone(jobs, rows)]),
-                **extra,
-            )
-        streamer.end()
-
-
-class _RowStreamer(BaseStreamer):
-    """Splits each step's (batch,) tokens by row."""
-
-    def __init__(self, jobs: list[_Job]):
-        self.jobs = jobs
-        self.prompt_seen = False
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self.prompt_seen:  # generate() first hands over the prompt ids
-            self.prompt_seen = True
-            return
-        for job, token in zip(self.jobs, value.view(-1).tolist()):
-            job.push(token)
-
-    def end(self) -> None:
-        for job in self.jobs:
-            if not job.done:
-                job.finish("length")
-
-
-class _RowsDone(StoppingCriteria):
-    """Per-row stop: its own max_new_tokens reached, cancelled, or finished (EOS)."""
-
-    def __init__(self, jobs: list[_Job], rows: int):
-        self.jobs, self.rows = jobs, rows
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: object) -> torch.Tensor:
-        done = [True] * self.rows  # bucket filler rows never hold generation up
-        for i, job in enumerate(self.jobs):
-            # The streamer sees this step's token after us: count it here (+1).
-            done[i] = (
-                job.done
-                or job.ticket.cancelled.is_set()
-                or (len(job.out) + 1 >= job.settings.max_new_tokens)
-            )
-        return torch.tensor(done, device=input_ids.device)
-
-
-def _bucket(n: int) -> int:
-    """Batch sizes rounded up to powers of two, so compiled graphs are reused."""
-    size = 1
-    while size < n:
-        size *= 2
-    return size
 
 
 def _eos_ids(model, tokenizer) -> set[int]:

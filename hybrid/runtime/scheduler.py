@@ -21,7 +21,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 if TYPE_CHECKING:
-    from hybrid.runtime.local import _Job
+    from hybrid.runtime.job import Job
 
 BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
 
@@ -41,7 +41,7 @@ class RunningBatch:
         # transformers 5 renamed `past_key_values` to `cache`; older releases know only the first.
         known = inspect.signature(type(base).forward).parameters
         self.cache_arg = "cache" if "cache" in known else "past_key_values"
-        self.jobs: list[_Job] = []
+        self.jobs: list[Job] = []
         self.cache: DynamicCache | None = None
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
         self.last = torch.zeros((0,), dtype=torch.long, device=device)
@@ -49,7 +49,7 @@ class RunningBatch:
     def __len__(self) -> int:
         return len(self.jobs)
 
-    def join(self, job: _Job) -> None:
+    def join(self, job: Job) -> None:
         """Prefill one request, emit its first token, and add it to the batch unless done."""
         ids = torch.tensor([job.ids], device=self.device)
         out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1, **self._adapters([job]))
@@ -111,13 +111,13 @@ class RunningBatch:
             layer.values = layer.values[index, :, start:]
         self.mask = self.mask[:, start:]
 
-    def _adapters(self, jobs: Sequence[_Job]) -> dict:
+    def _adapters(self, jobs: Sequence[Job]) -> dict:
         if not self.with_adapters:
             return {}
         return {"adapter_names": [job.adapter or BASE for job in jobs]}
 
 
-def choose(logits: torch.Tensor, jobs: Sequence[_Job]) -> torch.Tensor:
+def choose(logits: torch.Tensor, jobs: Sequence[Job]) -> torch.Tensor:
     """Next token per row (rows, vocab) -> (rows,): greedy, or temperature + top-p sampling."""
     tokens = logits.argmax(dim=-1)
     for i, job in enumerate(jobs):
