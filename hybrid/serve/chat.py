@@ -50,6 +50,9 @@ async def chat(
     route = check_route(s, who, body.model)
     collections = check_collections(s, who, route, body.collections)
     limit = check_max_tokens(s, body.limit(), "max_tokens")
+    if body.adapter not in (None, "base", *s.engine.adapters):
+        loaded = ["base", *s.engine.adapters]
+        raise HTTPException(400, f"adapter: {body.adapter!r} is not loaded (choose from {loaded})")
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     if len(messages) > s.config.serve.limits.max_messages:
         raise HTTPException(400, f"messages: at most {s.config.serve.limits.max_messages} allowed")
@@ -127,6 +130,9 @@ class Run:
             updates = {"temperature": sampling.temperature, "top_p": sampling.top_p}
             updates = {k: v for k, v in updates.items() if v is not None}
             comp = dataclasses.replace(comp, settings=comp.settings.model_copy(update=updates))
+            if sampling.adapter is not None:
+                chosen = None if sampling.adapter == "base" else sampling.adapter
+                comp = dataclasses.replace(comp, adapter=chosen)
         run = cls(s, who, comp)
         s.metrics.similarity.labels(route).observe(comp.best_similarity or 0.0)
         s.metrics.dropped.labels(route).inc(comp.dropped)

@@ -45,6 +45,7 @@ class ChatRequest(_Lenient):
     top_p: float | None = Field(None, gt=0, le=1)
     n: int = Field(1, ge=1, le=1)  # one choice per request
     collections: list[str] | None = None  # hybrid extension: narrow the route's collections
+    adapter: str | None = None  # hybrid extension: a loaded adapter, or "base" (adapters off)
 
     @field_validator("messages")
     @classmethod

@@ -133,8 +133,12 @@ def test_openai_client_plain_and_streaming(server: Server):
     assert "legal" in [m.id for m in client.models.list()]
 
     reply = client.chat.completions.create(
-        model="legal", messages=[{"role": "user", "content": ROYALTY}], max_tokens=48
+        model="legal",
+        messages=[{"role": "user", "content": ROYALTY}],
+        max_tokens=48,
+        extra_body={"adapter": "base"},  # hybrid extension: the base model, adapters off
     )
+    assert reply.model_extra["retrieval"]["adapter"] is None
     text = reply.choices[0].message.content
     assert "royalty" in text.lower() and reply.usage.completion_tokens <= 48
     assert any(c["document"] == GLU for c in reply.model_extra["citations"])
@@ -214,6 +218,12 @@ BAD_REQUESTS = [
         {"model": "support", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10**6},
         400,
         "max_tokens",
+    ),
+    (
+        "unknown adapter",
+        {"model": "support", "messages": [{"role": "user", "content": "hi"}], "adapter": "x"},
+        400,
+        "adapter: 'x' is not loaded",
     ),
     (
         "n > 1",
