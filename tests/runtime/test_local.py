@@ -45,9 +45,11 @@ def adapters(tiny_llama: Path, tmp_path_factory) -> dict[str, Path]:
     return folders
 
 
-@pytest.mark.parametrize("batching", ["continuous", "micro"])
+@pytest.mark.parametrize("batching", ["continuous", "micro", "compiled"])
 def test_concurrent_requests_are_batched_and_match_one_at_a_time(tiny_llama: Path, batching):
-    engine = engine_for(tiny_llama, max_batch=8, max_wait_ms=200, batching=batching)
+    # "compiled": the CUDA default (static KV cache, bucketed micro-batches), here on the CPU.
+    options = {"compile": "on"} if batching == "compiled" else {"batching": batching}
+    engine = engine_for(tiny_llama, max_batch=8, max_wait_ms=200, **options)
     settings = GenerationSettings(max_new_tokens=12)
     try:
         alone = [engine.submit(user(p), settings).result(timeout=60) for p in PROMPTS]
@@ -57,6 +59,7 @@ def test_concurrent_requests_are_batched_and_match_one_at_a_time(tiny_llama: Pat
     finally:
         engine.close()
     assert engine.continuous == (batching == "continuous")
+    assert engine.compiled == (batching == "compiled")
     assert engine.peak_rows == 4  # all four decoded together
     assert [c.text for c in together] == [c.text for c in alone]
     assert all(c.completion_tokens > 0 for c in together)
