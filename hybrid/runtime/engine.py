@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
 
+log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]  # OpenAI chat messages: [{"role": ..., "content": ...}]
 
 
@@ -64,7 +66,11 @@ class Ticket:
             self.first_token_at = time.perf_counter()
         self.finished = event.done
         if self._on_event is not None:
-            self._on_event(event)
+            try:
+                self._on_event(event)
+            except Exception:  # the receiver is gone (closed event loop): stop generating,
+                log.exception("event delivery failed")  # but keep the engine's thread alive
+                self.cancel()
         else:
             assert self._queue is not None  # internal invariant: one of the two is set
             self._queue.put(event)
@@ -119,6 +125,8 @@ class Engine(Protocol):
     ) -> Ticket: ...
 
     def pending(self) -> int: ...
+
+    def alive(self) -> bool: ...
 
     def close(self) -> None: ...
 

@@ -115,6 +115,10 @@ class LocalEngine:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    def alive(self) -> bool:
+        """False if the worker thread died: /healthz then answers 503."""
+        return self._worker.is_alive()
+
     def close(self) -> None:
         self._queue.put(None)
         self._worker.join(timeout=30)

@@ -45,7 +45,8 @@ def generate_batch(
         eos_token_id=sorted(eos),
     )
     if settings.temperature > 0:
-        gen.temperature, gen.top_p = settings.temperature, settings.top_p
+        # top_k 0: the same sampling as the continuous scheduler (no hidden top-50 cut).
+        gen.temperature, gen.top_p, gen.top_k = settings.temperature, settings.top_p, 0
     if compiled:
         gen.cache_implementation = "static"
     extra = {}

@@ -87,15 +87,19 @@ class RemoteEngine:
                         tokens += 1  # one streamed chunk per token on OpenAI-style servers
                         ticket.emit(Event(text=text))
                     reason = choice.get("finish_reason") or reason
-        except (httpx.HTTPError, RuntimeError, ValueError) as failure:
-            reason, error = "error", f"remote engine: {failure}"
+        except Exception as failure:  # whatever the upstream sends, the ticket must finish
+            reason, error = "error", f"remote engine: {type(failure).__name__}: {failure}"
         finally:
             self._in_flight -= 1
             self._slots.release()
-        ticket.emit(Event(done=True, finish_reason=reason, error=error, completion_tokens=tokens))
+            done = Event(done=True, finish_reason=reason, error=error, completion_tokens=tokens)
+            ticket.emit(done)
 
     def pending(self) -> int:
         return self._in_flight
+
+    def alive(self) -> bool:
+        return True  # each request has its own thread; the upstream's health is its own
 
     def close(self) -> None:
         self.client.close()

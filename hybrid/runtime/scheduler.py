@@ -62,10 +62,15 @@ class RunningBatch:
             self.cache, self.mask = cache, ones
         else:
             width = max(self.mask.shape[1], length)
-            for mine, theirs in zip(self.cache.layers, cache.layers):
-                mine.keys = torch.cat([_pad(mine.keys, width), _pad(theirs.keys, width)])
-                mine.values = torch.cat([_pad(mine.values, width), _pad(theirs.values, width)])
-            self.mask = torch.cat([_pad(self.mask, width, dim=1), _pad(ones, width, dim=1)])
+            # Build everything first, assign after: a failure (out of memory) half-way must
+            # not leave layers with different row counts behind.
+            pairs = list(zip(self.cache.layers, cache.layers))
+            keys = [torch.cat([_pad(a.keys, width), _pad(b.keys, width)]) for a, b in pairs]
+            values = [torch.cat([_pad(a.values, width), _pad(b.values, width)]) for a, b in pairs]
+            mask = torch.cat([_pad(self.mask, width, dim=1), _pad(ones, width, dim=1)])
+            for layer, k, v in zip(self.cache.layers, keys, values):
+                layer.keys, layer.values = k, v
+            self.mask = mask
         self.jobs.append(job)
         self.last = torch.cat([self.last, torch.tensor([token], device=self.device)])
 

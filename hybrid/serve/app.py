@@ -6,7 +6,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hybrid.config import HybridConfig
 from hybrid.knowledge.embedder import Embedder
@@ -73,11 +73,13 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     app.include_router(drafts.router)
     app.include_router(documents.router)
     _errors(app)
-    _observe(app, s.metrics)
+    app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))
 
-    @app.get("/healthz")
-    def healthz() -> dict:
+    @app.get("/healthz", response_model=None)
+    def healthz() -> dict | JSONResponse:
+        if not engine.alive():
+            return JSONResponse({"status": "down", "engine": engine.name}, 503)
         return {
             "status": "ok",
             "engine": engine.name,
@@ -108,8 +110,8 @@ def error_body(message: str, status: int, param: str | None = None) -> dict:
 
 
 def _errors(app: FastAPI) -> None:
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's subclass and Starlette's own
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
             error_body(str(error.detail), error.status_code),
             error.status_code,
@@ -133,25 +135,36 @@ def _errors(app: FastAPI) -> None:
         return JSONResponse(error_body("; ".join(parts), 422, param), 422)
 
 
-def _observe(app: FastAPI, metrics: Metrics) -> None:
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", "unmatched")
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-        return response
+class Observe:
+    """Request count and latency per endpoint (whole response, streams included). Plain ASGI:
+    Starlette's BaseHTTPMiddleware would wrap errors raised while reading the body in an
+    ExceptionGroup, turning a 413 into a 400."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), 500
+
+        async def observed_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            endpoint = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(endpoint, str(status)).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
 
 
 def _body_limits(config: HybridConfig) -> tuple[int, int]:
     limits = config.serve.limits
     return limits.max_body_kb * 1024, int(limits.max_upload_mb * 1024 * 1024)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -180,8 +193,8 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _TooLarge
+            if seen > limit:  # FastAPI passes an HTTPException raised while reading through
+                raise HTTPException(413, f"{what} is over serve.limits.{setting} ({limit} bytes)")
             return message
 
         async def tracking_send(message):
@@ -191,9 +204,10 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _reject(send, f"{what} is over serve.limits.{setting} ({limit} bytes)")
+        except HTTPException as error:  # raised outside FastAPI's handlers (a middleware)
+            if error.status_code != 413 or started:
+                raise
+            await _reject(send, str(error.detail))
 
 
 async def _reject(send, message: str) -> None:

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from hybrid.config_serve import RouteConfig
+from hybrid.knowledge import store
 from hybrid.router import Answer, Composition
 from hybrid.runtime.engine import Event, Overloaded, Ticket
 from hybrid.serve.app import Services, principal, services
@@ -49,14 +50,14 @@ async def chat(
     s.auth.require(who, "chat")
     route = check_route(s, who, body.model)
     collections = check_collections(s, who, route, body.collections)
-    limit = check_max_tokens(s, body.limit(), "max_tokens")
+    limit = check_max_tokens(s, body.limit(), "max_tokens") or s.config.serve.limits.max_new_tokens
     if body.adapter not in (None, "base", *s.engine.adapters):
         loaded = ["base", *s.engine.adapters]
         raise HTTPException(400, f"adapter: {body.adapter!r} is not loaded (choose from {loaded})")
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     if len(messages) > s.config.serve.limits.max_messages:
         raise HTTPException(400, f"messages: at most {s.config.serve.limits.max_messages} allowed")
-    s.auth.acquire(who)
+    acquire(s, who)
     try:
         run = await Run.start(s, who, body.model, messages, collections, limit, body)
     except BaseException:
@@ -64,11 +65,7 @@ async def chat(
         raise
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(
-            _sse(run, include_usage),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return _Stream(run, _sse(run, include_usage))
     try:
         text, reason = await run.collect()
         answer = await run.finish(text)
@@ -105,6 +102,7 @@ class Run:
         self.ticket: Ticket | None = None
         self.completion_tokens = 0
         self.first_token_s: float | None = None
+        self.closed = False
 
     @classmethod
     async def start(
@@ -166,7 +164,7 @@ class Run:
                 event = await asyncio.wait_for(
                     self.events.get(), timeout=max(0.0, self.deadline - time.perf_counter())
                 )
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not TimeoutError: they differ before Python 3.11
                 self.ticket.cancel()
                 yield Event(done=True, finish_reason="length", error="timeout")
                 return
@@ -241,9 +239,40 @@ class Run:
         }
 
     def close(self) -> None:
+        """Idempotent: cancel generation if still running, free the key's slot once."""
+        if self.closed:
+            return
+        self.closed = True
         if self.ticket is not None and not self.ticket.finished:
             self.ticket.cancel()  # client gone or error: free the batch slot
         self.s.auth.release(self.who)
+
+
+class _Stream(StreamingResponse):
+    """SSE response that frees the run even when its body never starts (client gone)."""
+
+    def __init__(self, run: Run, body: AsyncIterator[str]):
+        super().__init__(
+            body,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.run = run
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.run.close()
+
+
+def acquire(s: Services, who: Principal) -> None:
+    """Take one of the key's concurrency slots (429 beyond them, counted in metrics)."""
+    try:
+        s.auth.acquire(who)
+    except HTTPException:
+        s.metrics.rejected.labels("key_concurrency").inc()
+        raise
 
 
 async def _sse(run: Run, include_usage: bool) -> AsyncIterator[str]:
@@ -300,16 +329,21 @@ def check_route(s: Services, who: Principal, name: str) -> RouteConfig:
 def check_collections(
     s: Services, who: Principal, route: RouteConfig | None, wanted: list[str] | None
 ) -> list[str] | None:
-    """Explicitly requested collections must exist (in the route, when given) and be readable."""
+    """Explicitly requested collections narrow the route's (drafts: any readable collection);
+    each must exist and be readable. An empty list would switch grounding off: refused."""
     if wanted is None:
         return None
+    if not wanted:
+        raise HTTPException(400, "collections: give at least one, or leave the field out")
     for name in wanted:
-        if route is not None and route.collections and name not in route.collections:
+        if route is not None and name not in route.collections:
             raise HTTPException(
                 400, f"collections: {name!r} is not read by this route ({list(route.collections)})"
             )
         if not who.may_read(name):
             raise HTTPException(403, f"key {who.name!r} may not read collection {name!r}")
+        if store.current_version(store.collection_dir(s.config.index_dir, name)) is None:
+            raise HTTPException(404, f"collections: {name!r} does not exist")
     return wanted
 
 

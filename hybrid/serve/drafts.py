@@ -10,7 +10,7 @@ from hybrid.citations import CITATION
 from hybrid.router import Answer
 from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal
-from hybrid.serve.chat import Run, check_collections, check_max_tokens, check_route
+from hybrid.serve.chat import Run, acquire, check_collections, check_max_tokens, check_route
 from hybrid.serve.schemas import DraftRequest
 
 router = APIRouter()
@@ -26,14 +26,19 @@ async def draft(
         raise HTTPException(400, f"route: {body.route!r} has no draft_template; it answers chat")
     collections = check_collections(s, who, None, body.collections)
     limit = check_max_tokens(s, body.max_tokens, "max_tokens")
-    s.auth.acquire(who)
+    acquire(s, who)
+    run: Run | None = None
     try:
         messages = [{"role": "user", "content": body.instruction}]
+        limit = limit or s.config.serve.limits.max_new_tokens
         run = await Run.start(s, who, body.route, messages, collections, limit, kind="draft")
         text, reason = await run.collect()
         answer = await run.finish(text)
     finally:
-        s.auth.release(who)
+        if run is None:
+            s.auth.release(who)
+        else:
+            run.close()  # also cancels generation when the client went away
     draft_text, footnotes = footnoted(answer)
     documents: dict[tuple[str, str], set[int]] = {}
     for note in footnotes:

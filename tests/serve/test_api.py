@@ -226,6 +226,18 @@ BAD_REQUESTS = [
         "adapter: 'x' is not loaded",
     ),
     (
+        "empty collections",
+        {"model": "support", "messages": [{"role": "user", "content": "hi"}], "collections": []},
+        400,
+        "collections: give at least one",
+    ),
+    (
+        "collections on a plain-chat route",
+        {"model": "raw", "messages": [{"role": "user", "content": "hi"}], "collections": ["x"]},
+        400,
+        "not read by this route",
+    ),
+    (
         "n > 1",
         {"model": "support", "messages": [{"role": "user", "content": "hi"}], "n": 3},
         422,
@@ -265,6 +277,16 @@ def test_bad_uploads_and_limits(server: Server):
         assert big.status_code == 413 and "max_upload_mb" in big.json()["error"]["message"]
         huge = ask(client, "support", "x" * 70_000)
         assert huge.status_code == 413 and "max_body_kb" in huge.json()["error"]["message"]
+        chunked = client.post(  # no Content-Length: counted while reading
+            "/v1/chat/completions",
+            content=iter([b'{"model": "' + b"x" * 40_000, b"x" * 40_000 + b'"}']),
+            headers={"content-type": "application/json"},
+        )
+        assert chunked.status_code == 413 and "max_body_kb" in chunked.text
+        draft = client.post("/v1/drafts", json={"instruction": "x", "collections": ["nowhere"]})
+        assert draft.status_code == 404 and "'nowhere' does not exist" in draft.text
+        unknown = client.get("/v1/nothing")  # Starlette's own 404s take the same shape
+        assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "Not Found"
         bad_name = client.get("/v1/collections/no%20such")
         assert bad_name.status_code == 400
         assert client.get("/v1/collections/nothing-here").status_code == 404
