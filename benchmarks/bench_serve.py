@@ -18,8 +18,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -31,7 +29,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import yaml  # noqa: E402
 from transformers import (  # noqa: E402
     AutoConfig,
     AutoModelForCausalLM,
@@ -46,8 +43,9 @@ from hybrid.knowledge.embedder import Embedder  # noqa: E402
 from hybrid.knowledge.sync import sync_folder  # noqa: E402
 from hybrid.precision import best_device, cpu_has_fast_bf16, resolve_dtype  # noqa: E402
 from hybrid.router import Composition, Router  # noqa: E402
+from hybrid.runtime.local import chat_ids, eos_ids  # noqa: E402
+from hybrid.serve.process import start_server  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 ROUTE = "bench"
 QUESTIONS = (
     "How many days do I have to return an unused item?",
@@ -87,13 +85,7 @@ class _Counter:
         self.tokenizer, self.context_window = tokenizer, context_window
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
-        return len(encode(self.tokenizer, messages))
-
-
-def encode(tokenizer, messages: list[dict[str, str]]) -> list[int]:
-    """The prompt ids exactly as ``LocalEngine.encode`` builds them."""
-    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+        return len(chat_ids(self.tokenizer, messages))
 
 
 def device_name() -> str:
@@ -130,38 +122,6 @@ def recipe(index_dir: Path, base: str, top_k: int, max_new_tokens: int) -> dict:
         },
         "serve": {"limits": {"per_key_concurrency": 256, "request_timeout_s": 600}},
     }
-
-
-def start_server(config_path: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("hybrid")
-    process = subprocess.Popen(
-        [str(exe), "--config", str(config_path), "serve", "--port", str(port)],
-        cwd=REPO,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 900  # CUDA compiles the decoder before it listens
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def chat(client: httpx.AsyncClient, question: str) -> Sample:
@@ -250,9 +210,7 @@ def sequential(base: str, dtype: str, prompts: list[list[int]], max_new: int, tt
     device = best_device()
     model, tokenizer = load_base(base, dtype, device)  # type: ignore[arg-type]
     model.eval()
-    eos = model.generation_config.eos_token_id
-    eos = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
-    eos.discard(None)
+    eos = eos_ids(model, tokenizer)
 
     def generate(ids: list[int], new_tokens: int) -> list[int]:
         gen = GenerationConfig(
@@ -330,10 +288,10 @@ def main() -> None:
         median_prompt = lengths[len(lengths) // 2]
         print(f"prompts: {len(comps)}, median {median_prompt} tokens (top_k {args.top_k})")
         del router, embedder
-        (tmp / "serve.yaml").write_text(yaml.safe_dump(data))
 
         print("starting hybrid serve...")
-        process, url = start_server(tmp / "serve.yaml", tmp / "server.log")
+        server = start_server(data, tmp / "server", timeout_s=900)  # CUDA compiles first
+        url = server.url
         results = []
         try:
             asyncio.run(load(url, 1, 1))  # warm-up: first generate, retriever load
@@ -342,15 +300,11 @@ def main() -> None:
                 results.append(level_stats(clients, samples, wall))
                 print(f"  {clients:2d} clients: {results[-1]['tokens_per_s']:.1f} tokens/s")
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            server.stop()
         if any(r["errors"] for r in results):
-            print((tmp / "server.log").read_text()[-3000:])
+            print(server.log_tail())
 
-        prompts = [encode(tokenizer, c.messages) for c in comps]
+        prompts = [chat_ids(tokenizer, c.messages) for c in comps]
         ttft_ids = next(p for p, c in zip(prompts, comps) if c.prompt_tokens == median_prompt)
         dtypes = ["fp32"] + (["bf16"] if torch.cuda.is_available() or cpu_has_fast_bf16() else [])
         baselines = {}

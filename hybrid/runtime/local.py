@@ -61,7 +61,7 @@ class LocalEngine:
         self.context_window = config.context_window or int(
             getattr(model.config, "max_position_embeddings", 2048)
         )
-        self.eos = frozenset(_eos_ids(model, tokenizer))
+        self.eos = eos_ids(model, tokenizer)
         self.compiled = config.compile == "on" or (
             config.compile == "auto" and self.device.startswith("cuda")
         )
@@ -81,10 +81,7 @@ class LocalEngine:
     def encode(self, messages: Messages) -> list[int]:
         """Token ids of the chat prompt, generation prompt included."""
         with self._count_lock:
-            text = self.tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=False
-            )
-            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            return chat_ids(self.tokenizer, messages)
 
     def count_tokens(self, messages: Messages) -> int:
         return len(self.encode(messages))
@@ -161,14 +158,19 @@ class LocalEngine:
                     log.exception("prefill failed")
                     job.fail(error)
             if batch:
-                self.steps, self.rows = self.steps + 1, self.rows + len(batch)
-                self.peak_rows = max(self.peak_rows, len(batch))
+                self._count(len(batch))
                 try:
                     with torch.inference_mode():
                         batch.step()
                 except Exception as error:
                     log.exception("decoding step failed")
                     batch.fail(error)
+
+    def _count(self, rows: int) -> None:
+        """One decoding pass over ``rows`` requests."""
+        self.steps += 1
+        self.rows += rows
+        self.peak_rows = max(self.peak_rows, rows)
 
     def _gather(self, waiting: deque[Job], block: bool, room: int) -> bool:
         """Move queued requests to ``waiting`` (blocking when idle); False on shutdown."""
@@ -213,8 +215,7 @@ class LocalEngine:
             for j in live:
                 groups.setdefault((j.settings.temperature, j.settings.top_p), []).append(j)
             for group in groups.values():
-                self.steps, self.rows = self.steps + 1, self.rows + len(group)
-                self.peak_rows = max(self.peak_rows, len(group))
+                self._count(len(group))
                 try:
                     generate_batch(
                         self.model,
@@ -231,12 +232,19 @@ class LocalEngine:
                         j.fail(error)
 
 
-def _eos_ids(model, tokenizer) -> set[int]:
+def chat_ids(tokenizer, messages: Messages) -> list[int]:
+    """Prompt ids of chat ``messages``, generation prompt included (the template adds BOS)."""
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def eos_ids(model, tokenizer) -> frozenset[int]:
+    """Every token that ends a turn: the generation config's and the tokenizer's."""
     ids = model.generation_config.eos_token_id
     found = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
     if tokenizer.eos_token_id is not None:
         found.add(tokenizer.eos_token_id)
-    return found
+    return frozenset(found)
 
 
 def _with_adapters(model, config: RuntimeConfig):

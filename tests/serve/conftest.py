@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from tests.conftest import CONTRACTS, REPO, require_shared
+from hybrid.serve.process import ServerProcess
+from hybrid.serve.process import start_server as launch
+from tests.conftest import CONTRACTS, require_shared
 
 THREE_CONTRACTS = (
     "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf",
@@ -35,63 +32,19 @@ KEYS = {
 
 
 @dataclass
-class Server:
-    url: str
-    log: Path
-    process: subprocess.Popen | None
-
+class Server(ServerProcess):
     def client(self, key: str | None = "admin", timeout: float = 120) -> httpx.Client:
         headers = {"Authorization": f"Bearer {KEYS[key]}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_server(config: dict, folder: Path, env: dict[str, str] | None = None) -> Server:
-    """Write the recipe, start `hybrid serve` and wait for /healthz (up to 180 s)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    recipe = folder / "serve.yaml"
-    recipe.write_text(yaml.safe_dump(config))
-    port = free_port()
-    log = folder / "server.log"
-    exe = Path(sys.executable).with_name("hybrid")
-    process = subprocess.Popen(
-        [str(exe), "--config", str(recipe), "serve", "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(f"http://127.0.0.1:{port}", log, process)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"server did not start in 180 s:\n{server.log_tail()}")
+    started = launch(config, folder, env)
+    return Server(started.url, started.log, started.process)
 
 
 def stop_server(server: Server) -> None:
-    if server.process is None:
-        return
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    server.stop()
 
 
 def recipe(index_dir: Path) -> dict:
