@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import Stemmer
 
 from hybrid.config_serve import VerifyConfig
+from hybrid.knowledge.lexical import tokenize
 
 # "[2]", "[1, 3]", "[1,2]": the only citation syntax the prompts ask for.
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -17,17 +17,8 @@ _SPACED_CITATION = re.compile(r"([ \t]*)" + CITATION.pattern)  # removal takes t
 # Sentence ends: ". " / after "[n]" before a capital / a line break. "5.95", "x.md" stay whole.
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|(?<=\])\s+(?=[A-Z])|\n+")
 _LEADING = re.compile(r"^(?:\s*" + CITATION.pattern + r")+")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 MIN_CONTENT_WORDS = 3  # fewer: nothing to check a citation against
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_STEM = Stemmer.Stemmer("english")
-_STOP = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being "
-    "it its this that these those there their they them he she we you your our i me my not no "
-    "do does did so such than then too very can will would should could may might must shall "
-    "has have had about into over under any all each which who whom what when where why how "
-    "also only per".split()
-)
 
 
 @dataclass(frozen=True)
@@ -83,15 +74,17 @@ def _numbers_in(text: str) -> list[int]:
 
 
 def content_words(text: str) -> set[str]:
-    """Stemmed lower-case words without stop words."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    return set(_STEM.stemWords(words))
+    """The words BM25 indexes: lower-case, stemmed, without English stop words."""
+    return set(tokenize([text])[0])
 
 
 def overlap(sentence: str, chunk: str) -> float:
     """Share of the sentence's content words that occur in the chunk (0 for an empty one)."""
-    words = content_words(sentence)
-    return len(words & content_words(chunk)) / len(words) if words else 0.0
+    return _share(content_words(sentence), content_words(chunk))
+
+
+def _share(words: set[str], chunk_words: set[str]) -> float:
+    return len(words & chunk_words) / len(words) if words else 0.0
 
 
 def numbers(text: str) -> set[str]:
@@ -134,14 +127,17 @@ def verify(
         sentence_vectors = embed(sentences)
     similarity = sentence_vectors @ chunk_vectors.T  # (sentences, chunks)
     chunk_numbers = [numbers(chunk) for chunk in chunks]
+    chunk_words = [set(words) for words in tokenize(list(chunks))]
+    sentence_words = [set(words) for words in tokenize(sentences)]
     checks = []
     for i, sentence in enumerate(parsed.sentences):
-        if len(content_words(sentence.text)) < MIN_CONTENT_WORDS:
+        words = sentence_words[i]
+        if len(words) < MIN_CONTENT_WORDS:
             continue  # "Yes [1].", a bare file name: no claim to check, none listed
         figures = numbers(sentence.text)
         scores = [
-            (overlap(sentence.text, chunk), float(similarity[i, j]), figures <= chunk_numbers[j])
-            for j, chunk in enumerate(chunks)
+            (_share(words, chunk_words[j]), float(similarity[i, j]), figures <= chunk_numbers[j])
+            for j in range(len(chunks))
         ]
         if sentence.cited:
             for n in sentence.cited:

@@ -123,22 +123,29 @@ class Router:
         )
         refused = bool(wanted) and (best is None or best < route.min_similarity)
         history = [m for m in messages[:-1] if m.get("role") != "system"]
-        if refused:
+
+        def refusal(dropped: int) -> Composition:
             return Composition(
-                route_name, [], (), len(hits), 0, True, best, settings, route.adapter, 0
+                route_name, [], (), len(hits), dropped, True, best, settings, route.adapter, 0
             )
+
+        if refused:
+            return refusal(0)
         budget = self.engine.context_window - settings.max_new_tokens
         used = list(hits)
+        bare: int | None = None  # tokens without any chunk, for the current history
         while True:
             prompt = self._messages(route, template, history, question, used)
             tokens = self.engine.count_tokens(prompt)
-            bare = self._messages(route, template, history, question, [])
-            evidence = tokens - self.engine.count_tokens(bare) if used else 0
+            if bare is None:
+                without = self._messages(route, template, history, question, [])
+                bare = self.engine.count_tokens(without) if used else tokens
+            evidence = tokens - bare
             # The best chunk stays even over context_tokens: only the window is a hard limit.
             if tokens <= budget and (evidence <= route.context_tokens or len(used) == 1):
                 break
             if tokens > budget and history:
-                history = history[1:]  # the oldest turn goes before any evidence does
+                history, bare = history[1:], None  # the oldest turn goes before any evidence
             elif used:
                 used = used[:-1]  # drop whole chunks, lowest rank first
             else:
@@ -147,9 +154,7 @@ class Router:
                     f"({self.engine.context_window}) minus max_new_tokens leaves {budget}"
                 )
         if hits and not used:  # evidence was found but none fits beside the conversation
-            return Composition(
-                route_name, [], (), len(hits), len(hits), True, best, settings, route.adapter, 0
-            )
+            return refusal(len(hits))
         sources = tuple(
             Source(i, h.collection, h.chunk, h.vector) for i, h in enumerate(used, start=1)
         )
@@ -198,17 +203,6 @@ class Router:
             return self.finish(comp, "")
         ticket = self.engine.submit(comp.messages, comp.settings, comp.adapter)
         return self.finish(comp, ticket.result(timeout).text)
-
-    def embed_texts(self, texts: list[str]):
-        with self._lock:
-            return self.embedder.embed(texts)
-
-    def refresh(self, collection: str) -> None:
-        """Pick up a new version of ``collection`` now (after an upload or delete)."""
-        with self._lock:
-            retriever = self._retrievers.get(collection)
-            if retriever is not None:
-                retriever.refresh()
 
     # -- internals --------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -22,7 +21,6 @@ from hybrid.runtime.engine import Engine
 from hybrid.serve.auth import Auth, Principal
 from hybrid.serve.metrics import Metrics
 
-log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -32,7 +30,6 @@ class Services:
 
     config: HybridConfig
     engine: Engine
-    embedder: Embedder
     router: Router
     auth: Auth
     metrics: Metrics = field(default_factory=Metrics)
@@ -60,7 +57,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     """Example: ``uvicorn.run(create_app(config, create_engine(config.runtime), embedder))``"""
     from hybrid.serve import chat, documents, drafts
 
-    s = Services(config, engine, embedder, Router(config, engine, embedder), Auth(config.serve))
+    s = Services(config, engine, Router(config, engine, embedder), Auth(config.serve))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

@@ -105,7 +105,6 @@ async def upload(
         raise HTTPException(409, str(error)) from None
     except ValueError as error:  # e.g. a collection built with another embedder
         raise HTTPException(409, str(error)) from None
-    s.router.refresh(collection)
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     response.status_code = 201 if report.added else 200
     return {
@@ -142,7 +141,6 @@ async def delete(
         raise HTTPException(404, f"collection {collection!r} has no document {doc_id!r}") from None
     except CollectionLocked as error:
         raise HTTPException(409, str(error)) from None
-    s.router.refresh(collection)
     return {
         "collection": collection,
         "document": doc_id,
