@@ -110,11 +110,12 @@ def random_model(folder: Path) -> str:
 def recipe(index_dir: Path, base: str, top_k: int, max_new_tokens: int) -> dict:
     return {
         "index_dir": str(index_dir),
-        "runtime": {"base_model": base, "max_batch": 16, "max_queue": 256},
+        "runtime": {"base_model": base, "adapters": {}, "max_batch": 16, "max_queue": 256},
         "routes": {
             ROUTE: {
                 "collections": ["acme-policies"],
                 "template": "prompts/cited_answer.j2",
+                "evidence": {"unit": "chunks"},  # whole chunks: the long-prompt serving load
                 "top_k": top_k,
                 "min_similarity": -1.0,  # never refuse: every request generates
                 "generation": {"max_new_tokens": max_new_tokens, "temperature": 0.0},

@@ -1,9 +1,10 @@
 """Router: per request, pick a route's collections, adapter and template; compose; cite; verify.
 
-``compose`` retrieves (hybrid search over the collections the caller may read), numbers the
-chunks [1]..[k] in the route's template within the model's context window, and decides whether
-to refuse; the engine generates; ``finish`` parses ``[n]``, maps each to its chunk, document
-and page, and verifies it.
+``retrieve`` searches the collections the caller may read (hybrid search) and, for routes that
+read sentences, keeps the retrieved chunks' sentences nearest the question (``evidence.py``);
+``compose`` numbers them [1]..[k] in the route's template within the model's context window,
+and decides whether to refuse; the engine generates; ``finish`` parses ``[n]``, maps each to
+its chunk, document and page, and verifies it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Literal
 import jinja2
 import numpy as np
 
-from hybrid import citations
+from hybrid import citations, evidence
 from hybrid.config import HybridConfig
 from hybrid.config_serve import GenerationSettings, RouteConfig
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.search import Retriever, SearchResult
+from hybrid.knowledge.search import Filters, Retriever, SearchResult
 from hybrid.runtime.engine import Engine, Messages
 
 REPO = Path(__file__).resolve().parents[1]  # prompts/ lives beside the package
@@ -36,6 +37,25 @@ class Source:
     collection: str
     chunk: SearchResult
     vector: np.ndarray | None = None  # stored embedding (dim,): verification reuses it
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk (or one of its sentences) and its vector (dim,), as the prompt uses it."""
+
+    collection: str
+    chunk: SearchResult
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What a route found for a question, best first, and whether it refuses on that basis."""
+
+    hits: tuple[Hit, ...]
+    searched: bool  # the route reads collections (False: plain chat)
+    best_similarity: float | None  # best chunk's cosine
+    refused: bool  # below the route's thresholds: answer with its refusal, do not generate
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,59 @@ class Router:
             raise KeyError(f"unknown route {name!r}; known: {sorted(self.config.routes)}")
         return self.config.routes[name]
 
+    def retrieve(
+        self,
+        route_name: str,
+        question: str,
+        readable: Callable[[str], bool] = lambda _: True,
+        collections: Sequence[str] | None = None,
+        documents: Sequence[str] = (),
+        kind: Literal["answer", "draft"] = "answer",
+    ) -> Retrieved:
+        """The route's evidence for a question: its top chunks, or their best sentences when the
+        route reads sentences (``evidence.unit``; drafts always read chunks).
+
+        ``readable`` is the caller's permission check: a collection it rejects is never searched.
+        ``documents`` narrows the search to these document ids or globs.
+        """
+        route = self.route(route_name)
+        if not question.strip():
+            raise ValueError("messages: the last user message is empty")
+        wanted = tuple(collections) if collections is not None else route.collections
+        allowed = [c for c in wanted if readable(c)]
+        with self._lock:
+            vector = self.embedder.embed_query(question) if allowed else None
+            hits = self._search(question, vector, allowed, route.top_k, Filters(tuple(documents)))
+            best = max(
+                (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
+            )
+            score = None
+            if hits and kind == "answer" and route.evidence.unit == "sentences":
+                context = [
+                    float(h.vector @ np.asarray(vector).reshape(-1))
+                    if h.vector is not None
+                    else 0.0
+                    for h in hits
+                ]
+                chosen = evidence.select(
+                    question,
+                    vector,
+                    [h.chunk for h in hits],
+                    self.embedder.embed,
+                    route.evidence.sentences,
+                    route.evidence.lexical_weight,
+                    route.evidence.chunk_weight,
+                    context,
+                )
+                where = {h.chunk.chunk_id: h.collection for h in hits}
+                hits = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
+                score = chosen[0].score if chosen else None
+        refused = bool(wanted) and (best is None or best < route.min_similarity)
+        floor = route.evidence.min_score
+        if score is not None and floor is not None and score < floor:
+            refused = True
+        return Retrieved(tuple(hits), bool(wanted), best, refused)
+
     def compose(
         self,
         route_name: str,
@@ -96,11 +169,11 @@ class Router:
         collections: Sequence[str] | None = None,
         max_new_tokens: int | None = None,
         kind: Literal["answer", "draft"] = "answer",
+        documents: Sequence[str] = (),
+        retrieved: Retrieved | None = None,
     ) -> Composition:
-        """Retrieve from the readable collections and build the prompt (``kind`` picks the
-        route's ``template`` or its ``draft_template``).
-
-        ``readable`` is the caller's permission check: a collection it rejects is never searched.
+        """Retrieve (unless ``retrieved`` is given) and build the prompt (``kind`` picks the
+        route's ``template`` or its ``draft_template``). See ``retrieve`` for the filters.
         """
         route = self.route(route_name)
         template = self.templates.get((route_name, kind))
@@ -116,20 +189,19 @@ class Router:
             settings = settings.model_copy(
                 update={"max_new_tokens": min(max_new_tokens, settings.max_new_tokens)}
             )
-        wanted = tuple(collections) if collections is not None else route.collections
-        hits = self._retrieve(question, [c for c in wanted if readable(c)], route.top_k)
-        best = max(
-            (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
-        )
-        refused = bool(wanted) and (best is None or best < route.min_similarity)
+        if retrieved is None:
+            retrieved = self.retrieve(route_name, question, readable, collections, documents, kind)
+        hits, best = list(retrieved.hits), retrieved.best_similarity
         history = [m for m in messages[:-1] if m.get("role") != "system"]
+
+        adapter = route.adapter if kind == "answer" else route.draft_adapter
 
         def refusal(dropped: int) -> Composition:
             return Composition(
-                route_name, [], (), len(hits), dropped, True, best, settings, route.adapter, 0
+                route_name, [], (), len(hits), dropped, True, best, settings, adapter, 0
             )
 
-        if refused:
+        if retrieved.refused:
             return refusal(0)
         budget = self.engine.context_window - settings.max_new_tokens
         used = list(hits)
@@ -140,9 +212,9 @@ class Router:
             if bare is None:
                 without = self._messages(route, template, history, question, [])
                 bare = self.engine.count_tokens(without) if used else tokens
-            evidence = tokens - bare
+            evidence_tokens = tokens - bare
             # The best chunk stays even over context_tokens: only the window is a hard limit.
-            if tokens <= budget and (evidence <= route.context_tokens or len(used) == 1):
+            if tokens <= budget and (evidence_tokens <= route.context_tokens or len(used) == 1):
                 break
             if tokens > budget and history:
                 history, bare = history[1:], None  # the oldest turn goes before any evidence
@@ -167,7 +239,7 @@ class Router:
             False,
             best,
             settings,
-            route.adapter,
+            adapter,
             tokens,
         )
 
@@ -196,9 +268,15 @@ class Router:
         )
         return Answer(parsed.text, cited, parsed.removed, refused and not cited, unsupported)
 
-    def answer(self, route_name: str, messages: Messages, timeout: float | None = None) -> Answer:
+    def answer(
+        self,
+        route_name: str,
+        messages: Messages,
+        timeout: float | None = None,
+        documents: Sequence[str] = (),
+    ) -> Answer:
         """Compose, generate and finish in one call (scripts, evals)."""
-        comp = self.compose(route_name, messages)
+        comp = self.compose(route_name, messages, documents=documents)
         if comp.refused:
             return self.finish(comp, "")
         ticket = self.engine.submit(comp.messages, comp.settings, comp.adapter)
@@ -206,22 +284,28 @@ class Router:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _retrieve(self, question: str, collections: list[str], k: int) -> list[_Hit]:
+    def _search(
+        self,
+        question: str,
+        vector: np.ndarray | None,
+        collections: list[str],
+        k: int,
+        filters: Filters,
+    ) -> list[Hit]:
         if not collections:
             return []
-        hits: list[_Hit] = []
-        with self._lock:
-            vector = self.embedder.embed_query(question)
-            for name in collections:
-                retriever = self._retriever(name)
-                if retriever is not None:
-                    found = retriever.search(question, k, query_vector=vector)
-                    stored = retriever.vectors(found) if found else []
-                    hits += [_Hit(name, r, v) for r, v in zip(found, stored)]
+        hits: list[Hit] = []
+        for name in collections:
+            retriever = self.retriever(name)
+            if retriever is not None:
+                found = retriever.search(question, k, filters=filters, query_vector=vector)
+                stored = retriever.vectors(found) if found else []
+                hits += [Hit(name, r, v) for r, v in zip(found, stored)]
         hits.sort(key=lambda h: -h.chunk.score)  # RRF scores: comparable across collections
         return hits[:k]
 
-    def _retriever(self, name: str) -> Retriever | None:
+    def retriever(self, name: str) -> Retriever | None:
+        """The collection's retriever at its newest version; None while it is not built."""
         coll = store.collection_dir(self.config.index_dir, name)
         retriever = self._retrievers.get(name)
         if retriever is None:
@@ -239,20 +323,13 @@ class Router:
         template: jinja2.Template,
         history: Messages,
         question: str,
-        hits: list[_Hit],
+        hits: list[Hit],
     ) -> Messages:
         chunks = [h.chunk for h in hits]
         content = template.render(question=question, chunks=chunks, refusal=route.refusal)
         content = content.strip()
         system = [{"role": "system", "content": route.system_prompt}] if route.system_prompt else []
         return system + history + [{"role": "user", "content": content}]
-
-
-@dataclass(frozen=True)
-class _Hit:
-    collection: str
-    chunk: SearchResult
-    vector: np.ndarray | None = None
 
 
 def _template(path: Path) -> jinja2.Template:

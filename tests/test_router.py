@@ -28,7 +28,9 @@ def engine(tiny_llama: Path):
 
 
 def router_for(tmp_path: Path, embedder, engine, docs_folder: Path, **route) -> Router:
+    # Whole chunks in the chunk template unless a test asks for evidence sentences.
     settings = {"collections": ["shop"], "top_k": 3, "min_similarity": 0.2}
+    settings |= {"template": "prompts/cited_answer.j2", "evidence": {"unit": "chunks"}}
     settings["generation"] = {"max_new_tokens": 96}
     chat = {"generation": {"max_new_tokens": 32}}
     config = make_config(tmp_path, routes={"shop": settings | route, "chat": chat})
@@ -111,3 +113,38 @@ def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_fol
 
     tickets = router.answer("shop", user(REFUND))  # compose + generate + finish
     assert isinstance(tickets.text, str)
+
+
+def test_sentence_evidence_numbers_the_best_sentences(tmp_path, embedder, engine, docs_folder):
+    router = router_for(
+        tmp_path,
+        embedder,
+        engine,
+        docs_folder,
+        template="prompts/evidence_answer.j2",
+        evidence={"unit": "sentences", "sentences": 2},
+    )
+    comp = router.compose("shop", user(REFUND))
+    assert len(comp.sources) == 2 and comp.dropped == 0
+    first = comp.sources[0].chunk
+    assert first.text == "Sale items can be returned within 14 days."
+    assert first.doc_id == "refunds.md" and first.heading  # still the chunk's provenance
+    # Its offsets are the sentence's own, inside its document.
+    text = (docs_folder / "refunds.md").read_text()
+    assert text[first.char_start : first.char_end] == first.text
+    prompt = comp.messages[-1]["content"]
+    assert prompt.startswith("[1] Sale items can be returned within 14 days. (refunds.md)")
+    assert "Refunds are paid" not in prompt.split("[2]")[0]
+    answer = router.finish(comp, "Sale items can be returned within 14 days [1].")
+    assert answer.citations[0]["verified"] and answer.citations[0]["document"] == "refunds.md"
+    # Drafts read whole chunks whatever the evidence unit.
+    scoped = router.retrieve("shop", REFUND, documents=("shipping.txt",))
+    assert {h.chunk.doc_id for h in scoped.hits} == {"shipping.txt"}
+
+
+def test_sentence_score_floor_refuses(tmp_path, embedder, engine, docs_folder):
+    router = router_for(
+        tmp_path, embedder, engine, docs_folder, evidence={"unit": "sentences", "min_score": 2.5}
+    )
+    comp = router.compose("shop", user(REFUND))
+    assert comp.refused and comp.sources == ()

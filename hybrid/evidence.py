@@ -1,0 +1,124 @@
+"""Evidence sentences: split retrieved chunks into sentences and keep the few nearest the question.
+
+A small model answers from three whole chunks by copying the wrong one; reading four numbered
+sentences, it picks the right one far more often, and the prompt is a third as long (prefill is
+most of the latency). Each sentence stays a ``SearchResult`` of its chunk (same ``chunk_id``,
+document, pages, heading) with its own text and character offsets, so a citation still points
+at a real chunk and page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from hybrid.knowledge.lexical import tokenize
+from hybrid.knowledge.search import SearchResult
+
+# A sentence ends at ". " / "! " / "? " before an upper-case letter, digit, quote or bracket, or at
+# a line break; "5.95", "e.g. 5 days" and "section 3.2" stay whole.
+_NOT_AN_END = "".join(f"(?<!{re.escape(a)})" for a in ("e.g.", "i.e.", "No.", "vs.", "Inc.", "Co."))
+_END = re.compile(_NOT_AN_END + r"(?<=[.!?;])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\s*\n\s*")
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d{1,2}[.)]|\(?[a-z]\))\s+")
+MIN_WORDS = 4  # shorter lines are headings, labels or page furniture, not evidence
+MAX_CHARS = 600  # a run-on clause (contracts) is cut at a word boundary
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence, its vector (dim,) and its score against the question."""
+
+    sentence: SearchResult
+    vector: np.ndarray
+    score: float
+
+
+def split(chunk: SearchResult) -> list[SearchResult]:
+    """The chunk's sentences, each a ``SearchResult`` of the same chunk with its own offsets.
+
+    Example: ``[s.text for s in split(hit)] == ["Returns are free.", "Refunds take 5 days."]``
+    """
+    out: list[SearchResult] = []
+    start = 0
+    text = _unwrap(chunk.text)  # same length: offsets still index the chunk
+    for match in [*_END.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if match and match.group(0)[:1] in "\"')]":
+            end += 1  # the closing quote or bracket belongs to the sentence
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        bullet = _BULLET.match(piece[lead:])
+        lead += bullet.end() if bullet else 0
+        body = piece[lead:].rstrip()
+        if len(body) > MAX_CHARS:
+            cut = body.rfind(" ", 0, MAX_CHARS)
+            body = body[: cut if cut > 0 else MAX_CHARS]
+        if len(body.split()) >= MIN_WORDS and not body.startswith("#"):
+            offset = chunk.char_start + start + lead
+            out.append(replace(chunk, text=body, char_start=offset, char_end=offset + len(body)))
+        start = match.end() if match else len(text)
+    return out
+
+
+def _unwrap(text: str) -> str:
+    """Join hard-wrapped lines (text files, PDF lines): a line break is a space unless the line
+    ends a sentence or is a heading, or the next one starts a list item or a heading. The
+    length is unchanged, so offsets still hold."""
+    lines = text.split("\n")
+    joined = [lines[0]]
+    for line in lines[1:]:
+        previous = joined[-1]
+        heading = previous.lstrip().startswith("#") or not previous.strip()
+        ends = previous.rstrip()[-1:] in ".!?:;" if previous.strip() else True
+        starts_item = bool(_BULLET.match(line.lstrip())) or line.lstrip().startswith("#")
+        if heading or ends or starts_item or not line.strip():
+            joined.append(line)
+        else:
+            joined[-1] = previous + " " + line
+    return "\n".join(joined)
+
+
+def select(
+    question: str,
+    question_vector: np.ndarray,
+    chunks: Sequence[SearchResult],
+    embed: Callable[[list[str]], np.ndarray],
+    k: int,
+    lexical_weight: float,
+    chunk_weight: float = 0.0,
+    chunk_scores: Sequence[float] | None = None,
+) -> list[Scored]:
+    """The ``k`` sentences of ``chunks`` that best match the question, best first.
+
+    Score = cosine(question, sentence) + ``lexical_weight`` x share of the question's content
+    words found in the sentence + ``chunk_weight`` x the sentence's chunk score (e.g. its
+    cosine to the question: a sentence such as "It lasts two years." is only as relevant as
+    its context). Sentences repeated by overlapping chunks count once, with their best chunk.
+    ``question_vector`` is (dim,) or (1, dim), L2-normalised like ``embed``'s output.
+    """
+    seen: dict[str, int] = {}
+    candidates: list[SearchResult] = []
+    prior: list[float] = []
+    for i, chunk in enumerate(chunks):
+        context = chunk_scores[i] if chunk_scores is not None else 0.0
+        for sentence in split(chunk):
+            key = " ".join(sentence.text.lower().split())
+            if key in seen:
+                prior[seen[key]] = max(prior[seen[key]], context)
+                continue
+            seen[key] = len(candidates)
+            candidates.append(sentence)
+            prior.append(context)
+    if not candidates:
+        return []
+    vectors = embed([c.text for c in candidates])  # (candidates, dim)
+    cosine = vectors @ np.asarray(question_vector, dtype=vectors.dtype).reshape(-1)
+    words = set(tokenize([question])[0])
+    found = tokenize([c.text for c in candidates])
+    lexical = [len(words & set(w)) / len(words) if words else 0.0 for w in found]
+    scores = cosine + lexical_weight * np.asarray(lexical) + chunk_weight * np.asarray(prior)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [Scored(candidates[i], vectors[i], float(scores[i])) for i in order]
