@@ -90,17 +90,30 @@ def prepare_data(config: HybridConfig, allow_pii: str | None, progress: bool) ->
         from hybrid.behaviour.raft import build_raft
 
         raft = build_raft(config, embedder, progress)
-        findings = scan_for_pii(raft.train + raft.validation, redactor, progress=progress)
+        # Public policies still name people and contact points: redact like any training data.
+        train, report, _ = redact_examples(raft.train, redactor, progress)
+        validation, _, _ = redact_examples(raft.validation, redactor, progress)
+        findings = scan_for_pii(train + validation, redactor, progress=progress)
         gate(findings, allow_pii)
+        paths = [s.path for s in config.raft.sources] + [
+            f for s in config.raft.sources if s.docs for f in sorted(s.docs.rglob("*"))
+        ]
         return Prepared(
-            raft.train,
-            raft.validation,
+            train,
+            validation,
             raft.test,
             {
-                "data": [
-                    {"path": str(config.raft.qa_path), "sha256": file_sha256(config.raft.qa_path)}
-                ],
-                "raft": config.raft.model_dump(mode="json") | {"snapshot": raft.snapshot},
+                "data": [{"path": str(p), "sha256": file_sha256(p)} for p in paths if p.is_file()],
+                "raft": config.raft.model_dump(mode="json")
+                | {
+                    "snapshot": raft.snapshot,
+                    # the prompts' shape: serve with the same evidence settings and template
+                    "routes": {
+                        s.route: config.routes[s.route].model_dump(mode="json")
+                        for s in config.raft.sources
+                    },
+                },
+                "redaction": report.to_dict(),
                 "pii_gate": {
                     "findings": [f.__dict__ for f in findings],
                     "allow_pii_reason": allow_pii,

@@ -1,32 +1,30 @@
-"""RAFT: fine-tuning examples whose prompt holds the oracle chunk among retrieved distractors.
+"""RAFT: fine-tuning examples whose prompt is the serving route's own prompt for the question.
 
-For each question the prompt lists the oracle chunk (the one holding the answer) and the
-retriever's own top hits that are not gold (hard negatives), in shuffled order, numbered [n].
-The target answer cites the oracle as [n]; in a fraction ``p_no_oracle`` of prompts the oracle
-is left out and the target says the documents do not contain the answer.
+Each question goes through ``Router.retrieve`` and ``Router.compose`` exactly as a request would,
+so the numbered evidence is the live retriever's (its hard negatives included) and the template
+is the one the route serves. The target quotes the evidence sentence that holds the answer and
+cites its number. Where retrieval missed that sentence it is put in at a random position (the
+model learns to find it among distractors); in a fraction ``p_no_oracle`` of prompts it is taken
+out, and so are unanswerable questions answered, with the route's refusal.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
-import jinja2
-
+from hybrid import evidence
 from hybrid.behaviour.data import Example, Message
-from hybrid.config import HybridConfig, RaftConfig
-from hybrid.knowledge import store
+from hybrid.config import HybridConfig, RaftConfig, RaftSource
+from hybrid.evals.qa_sets import QA, QASet, fraction, index_set, read_cuad, read_kb, read_squad
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.search import Retriever, SearchResult
-from hybrid.knowledge.sync import sync_folder
+from hybrid.knowledge.search import SearchResult
+from hybrid.router import Hit, Retrieved, Router
 
 
 @dataclass(frozen=True)
 class RaftSet:
-    """Train / validation / held-out test examples and the collection snapshot they used."""
+    """Train / validation / held-out test examples and the collections they were built from."""
 
     train: list[Example]
     validation: list[Example]
@@ -34,93 +32,158 @@ class RaftSet:
     snapshot: dict
 
 
-def _fraction(key: str, seed: int) -> float:
-    digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+class PromptBudget:
+    """What ``Router.compose`` asks of an engine, from the base model's own tokenizer (building
+    examples needs the prompt, not a running model)."""
+
+    def __init__(self, base_model: str):
+        from transformers import AutoTokenizer
+
+        from hybrid.behaviour.models import resolve_base
+        from hybrid.runtime.local import chat_ids
+
+        self.tokenizer = AutoTokenizer.from_pretrained(resolve_base(base_model))
+        self.context_window = int(getattr(self.tokenizer, "model_max_length", 2048) or 2048)
+        self.context_window = min(self.context_window, 8192)
+        self._ids = chat_ids
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return len(self._ids(self.tokenizer, messages))
 
 
-def load_template(path: Path) -> jinja2.Template:
-    if not path.is_file():
-        raise ValueError(f"prompt template {path} not found")
-    return jinja2.Environment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
-    ).from_string(path.read_text(encoding="utf-8"))
+def read_source(source: RaftSource, seed: int) -> QASet:
+    if source.kind == "squad":
+        return read_squad(source.path)
+    if source.kind == "kb":
+        assert source.docs is not None  # RaftSource's validator guarantees it
+        return read_kb(source.docs, source.path)
+    return read_cuad(source.path, source.exclude, source.limit or 100, seed)
 
 
-def render_example(
-    template: jinja2.Template,
-    question: str,
-    oracle: SearchResult | None,
-    distractors: list[SearchResult],
-    answer: str,
-    refusal: str,
-    rng: random.Random,
-    source: str,
-) -> Example:
-    """One RAFT example: shuffled numbered chunks; the target cites the oracle's number."""
-    chunks = [*distractors, *([oracle] if oracle else [])]
-    rng.shuffle(chunks)
-    prompt = template.render(chunks=chunks, question=question, refusal=refusal)
-    if oracle is None:
-        target = refusal
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def holds_answer(sentence: SearchResult, qa: QA) -> bool:
+    """The sentence states the answer: it overlaps a gold span, or contains a gold string."""
+    if qa.documents and sentence.doc_id not in qa.documents:
+        return False
+    spans = qa.answer_spans or qa.evidence
+    if spans:
+        return any(sentence.char_start < b and a < sentence.char_end for a, b in spans)
+    return any(normalise(answer) in normalise(sentence.text) for answer in qa.answers)
+
+
+def oracle_sentences(router: Router, collection: str, qa: QA) -> list[SearchResult]:
+    """The gold document's sentences that hold the answer, in document order."""
+    retriever = router.retriever(collection)
+    if retriever is None or not qa.documents:
+        return []
+    spans = qa.answer_spans or qa.evidence or ((0, 1 << 40),)
+    chunks = retriever.overlapping(qa.documents[0], spans)
+    found: dict[str, SearchResult] = {}
+    for chunk in chunks:
+        for sentence in evidence.split(chunk):
+            if holds_answer(sentence, qa):
+                found.setdefault(normalise(sentence.text), sentence)
+    return list(found.values())
+
+
+def make_example(
+    router: Router, route: str, collection: str, qa: QA, p_no_oracle: float, rng: random.Random
+) -> Example | None:
+    """One RAFT example for a question, or None when the route refuses before generating."""
+    retrieved = router.retrieve(route, qa.question, documents=qa.scope)
+    if retrieved.refused:
+        return None  # the serving route answers with its refusal without asking the model
+    hits = list(retrieved.hits)
+    refusal = router.route(route).refusal
+    gold = [i for i, h in enumerate(hits) if qa.answerable and holds_answer(h.chunk, qa)]
+    if qa.answerable and gold and rng.random() < p_no_oracle:
+        hits = [h for i, h in enumerate(hits) if i not in gold]
+        if any(normalise(a) in normalise(h.chunk.text) for h in hits for a in qa.answers):
+            return None  # the answer is stated elsewhere too: not a no-oracle prompt
+        gold = []
+    elif qa.answerable and not gold:
+        oracles = oracle_sentences(router, collection, qa)
+        if not oracles:
+            return None
+        size = len(hits) or 1
+        position = rng.randrange(size)
+        hit = Hit(collection, replace(oracles[0], rank=position + 1), None)
+        hits = hits[: size - 1]
+        hits.insert(min(position, len(hits)), hit)
+        gold = [hits.index(hit)]
+    if gold:
+        target = " ".join(f"{hits[i].chunk.text} [{i + 1}]" for i in sorted(gold)[:2])
     else:
-        target = f"{answer.strip()} [{chunks.index(oracle) + 1}]"
-    return Example((Message("user", prompt), Message("assistant", target)), source=source)
+        target = refusal
+    again = Retrieved(tuple(hits), True, retrieved.best_similarity, False)
+    comp = router.compose(route, [{"role": "user", "content": qa.question}], retrieved=again)
+    if comp.refused or len(comp.sources) != len(hits):
+        return None  # evidence dropped for the context budget: the numbers would not match
+    messages = [Message(m["role"], m["content"]) for m in comp.messages]
+    return Example((*messages, Message("assistant", target)), source=qa.source)
 
 
 def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False) -> RaftSet:
-    """Index the QA documents into ``raft.collection`` (incrementally) and build examples.
+    """Index every source's documents (incrementally) and build its examples.
 
-    Example: ``build_raft(load_config("configs/policyqa-raft.yaml"), embedder).train[0]``
+    Example: ``build_raft(load_config("configs/answerer.yaml"), embedder).train[0]``
     """
-    from hybrid.evals.retrieval import load_policyqa
+    from tqdm import tqdm
 
     raft: RaftConfig = config.raft  # type: ignore[assignment]
-    docs, questions = load_policyqa(raft.qa_path)
-    if raft.limit and len(questions) > raft.limit:
-        questions = questions[:: max(1, len(questions) // raft.limit)][: raft.limit]
-    with tempfile.TemporaryDirectory() as folder:
-        for doc_id, text in docs.items():
-            (Path(folder) / doc_id).write_text(text, encoding="utf-8")
-        sync_folder(raft.collection, Path(folder), config, embedder, progress=progress)
-    retriever = Retriever(
-        store.collection_dir(config.index_dir, raft.collection), embedder, config.search
-    )
-    template = load_template(raft.template)
     rng = random.Random(raft.seed)
-    held_out = {d for d in sorted(docs) if _fraction(d, raft.seed) < raft.holdout_fraction}
     sets: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
-    for number, q in enumerate(questions):
-        gold_chunks = retriever.overlapping(q.doc_id, q.spans)
-        if not gold_chunks:
-            continue  # an answer span that no chunk covers: nothing to cite
-        gold = {c.chunk_id for c in gold_chunks}
-        hits = retriever.search(q.text, k=raft.distractors + len(gold) + 5)
-        oracle = next((h for h in hits if h.chunk_id in gold), gold_chunks[0])
-        distractors = [h for h in hits if h.chunk_id not in gold][: raft.distractors]
-        keep_oracle = rng.random() >= raft.p_no_oracle
-        answer = docs[q.doc_id][q.spans[0][0] : q.spans[0][1]]
-        example = render_example(
-            template,
-            q.text,
-            oracle if keep_oracle else None,
-            distractors,
-            answer,
-            raft.refusal,
-            rng,
-            f"{raft.qa_path.name}:q{number}",
+    snapshot: dict = {"sources": []}
+    budget = PromptBudget(config.train.base_model)
+    for number, source in enumerate(raft.sources):
+        qa_set = read_source(source, raft.seed)
+        collection = f"{raft.collection}-{number}-{source.kind}"
+        index_set(collection, qa_set, config, embedder, progress)
+        route = config.routes[source.route].model_copy(
+            update={"collections": (collection,), "adapter": None}
         )
-        if q.doc_id in held_out:
-            sets["test"].append(example)
-        elif _fraction(q.text + q.doc_id, raft.seed + 1) < raft.validation_fraction:
-            sets["validation"].append(example)
-        else:
-            sets["train"].append(example)
-    snapshot = {
-        "collection": raft.collection,
-        "version": retriever.snapshot.version,
-        "embedder": retriever.snapshot.meta["embedder"],
-        "chunks": int(len(retriever.snapshot.bm25_ids)),
-        "held_out_documents": sorted(held_out),
-    }
+        routed = config.model_copy(update={"routes": {"raft": route}})
+        router = Router(routed, budget, embedder)  # type: ignore[arg-type]
+        documents = sorted(qa_set.documents or {}) or sorted(
+            {d for q in qa_set.questions for d in q.documents}
+        )
+        # Exactly round(fraction x documents) held out, chosen by hash (stable across runs).
+        ranked = sorted(documents, key=lambda d: fraction(d, raft.seed))
+        held_out = set(ranked[: round(source.holdout_fraction * len(documents))])
+        questions = qa_set.questions
+        if source.kind != "cuad" and source.limit and len(questions) > source.limit:
+            questions = questions[:: max(1, len(questions) // source.limit)][: source.limit]
+        made = 0
+        for qa in tqdm(questions, desc=f"RAFT {qa_set.name}", disable=not progress):
+            home = (qa.scope or qa.documents or ("",))[0]
+            split = (
+                "test"
+                if home in held_out
+                else "validation"
+                if fraction(qa.question + home, raft.seed + 1) < raft.validation_fraction
+                else "train"
+            )
+            for _ in range(source.repeat if split == "train" else 1):
+                example = make_example(router, "raft", collection, qa, raft.p_no_oracle, rng)
+                if example is not None:
+                    sets[split].append(example)
+                    made += 1
+        retriever = router.retriever(collection)
+        snapshot["sources"].append(
+            {
+                "kind": source.kind,
+                "path": str(source.path),
+                "route": source.route,
+                "collection": collection,
+                "version": retriever.snapshot.version if retriever else None,
+                "questions": len(questions),
+                "examples": made,
+                "held_out_documents": sorted(held_out),
+            }
+        )
+    rng.shuffle(sets["train"])
+    snapshot["embedder"] = embedder.name
     return RaftSet(sets["train"], sets["validation"], sets["test"], snapshot)

@@ -56,41 +56,73 @@ def _squad(path):
     return path
 
 
+KB = [
+    {
+        "question": "For how long do you keep backups?",
+        "answers": ["90 days"],
+        "documents": ["delta.io.txt"],
+    },
+    {"question": "Which pets may stay in the rooms?", "answers": [], "documents": []},
+]
+
+
 @pytest.mark.integration
-def test_raft_examples(tmp_path, embedder):
+def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama):
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    (docs / "delta.io.txt").write_text(" ".join(TOPICS["delta.io"]))
+    (tmp_path / "kb.jsonl").write_text("\n".join(json.dumps(row) for row in KB))
     config = parse_config(
         {
             "index_dir": str(tmp_path / "idx"),
-            "chunking": {"unit": "chars", "size": 60, "overlap": 0},
+            "chunking": {"unit": "chars", "size": 120, "overlap": 0},
+            "routes": {
+                "support": {
+                    "collections": ["x"],
+                    "min_similarity": -1.0,
+                    "evidence": {"sentences": 2},
+                }
+            },
             "raft": {
-                "qa_path": str(_squad(tmp_path / "qa.json")),
+                "sources": [
+                    {
+                        "kind": "squad",
+                        "path": str(_squad(tmp_path / "qa.json")),
+                        "holdout_fraction": 0.25,
+                    },
+                    {
+                        "kind": "kb",
+                        "path": str(tmp_path / "kb.jsonl"),
+                        "docs": str(docs),
+                        "repeat": 2,
+                    },
+                ],
                 "collection": "r",
-                "distractors": 2,
                 "p_no_oracle": 0.3,
-                "holdout_fraction": 0.25,
                 "validation_fraction": 0.0,
                 "seed": 1,
             },
+            "train": {"base_model": str(tiny_llama)},
         }
     )
     raft = build_raft(config, embedder)
-    examples = raft.train + raft.validation + raft.test
-    assert len(examples) == 12
-    held = raft.snapshot["held_out_documents"]
-    assert raft.snapshot["version"] == "000001" and raft.snapshot["collection"] == "r"
-    assert len(raft.test) == 3 * len(held)
+    squad, kb = raft.snapshot["sources"]
+    assert squad["collection"] == "r-0-squad" and kb["collection"] == "r-1-kb"
+    assert len(squad["held_out_documents"]) == 1  # round(0.25 x 4 policies)
+    assert len(raft.test) == 3  # the held-out policy's questions, each once
+    assert len(raft.train) == 9 + 2 * 2  # 9 policy questions, 2 KB questions twice
+    refusal = config.routes["support"].refusal
     refusals = 0
-    for example in examples:
+    for example in raft.train + raft.test:
         prompt, target = example.messages[0].content, example.messages[1].content
-        numbered = re.findall(r"^\[(\d+)\] ", prompt, flags=re.MULTILINE)
-        if target == config.raft.refusal:
+        assert prompt.endswith(refusal) and "Question: " in prompt  # the serving template
+        numbered = dict(re.findall(r"^\[(\d+)\] (.+) \(\S+\)$", prompt, flags=re.MULTILINE))
+        assert 1 <= len(numbered) <= 2  # evidence sentences, not chunks
+        if target == refusal:
             refusals += 1
-            assert len(numbered) == 2  # distractors only
             continue
-        assert len(numbered) == 3  # oracle + 2 hard negatives
-        cited = int(re.search(r"\[(\d+)\]$", target).group(1))
-        answer = target.rsplit(" [", 1)[0]
-        block = prompt.split(f"[{cited}] ", 1)[1].split("\n\n", 1)[0]
-        assert answer in block  # the cited chunk holds the answer
-    assert 0 < refusals < 12
-    assert all(e.source.startswith("qa.json:q") for e in examples)
+        cited = re.search(r"\[(\d+)\]$", target).group(1)
+        assert target == f"{numbered[cited]} [{cited}]"  # the cited sentence, quoted whole
+    assert refusals >= 2  # the unanswerable KB question (twice), and no-oracle prompts
+    pets = [e for e in raft.train if "pets" in e.messages[0].content]
+    assert len(pets) == 2 and all(e.messages[1].content == refusal for e in pets)
