@@ -1,0 +1,121 @@
+"""CLI command of the answers grid: `hybrid eval answers`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from hybrid.cli.common import eval_app, out
+from hybrid.config import HybridConfig
+
+SHOWN = (
+    "token_f1",
+    "answer_recall",
+    "fact_match",
+    "fact_match_verified",
+    "citation_precision",
+    "citation_recall",
+    "verified_rate",
+    "refusal_recall",
+    "false_refusal",
+    "echo_rate",
+    "loop_rate",
+    "latency_p50_s",
+    "latency_p95_s",
+    "answer_tokens_mean",
+    "prompt_tokens_mean",
+)
+
+
+def resolve_adapter(config: HybridConfig, adapter: str | None) -> Path | None:
+    """``--adapter``: a name from ``runtime.adapters`` or a folder; default: the shipped one."""
+    if adapter is None:
+        named = config.runtime.adapters.get("answerer")
+        return Path(named) if named is not None else None
+    if adapter in config.runtime.adapters:
+        return Path(config.runtime.adapters[adapter])
+    path = Path(adapter)
+    if not (path / "adapter_config.json").is_file():
+        known = sorted(config.runtime.adapters) or "none"
+        raise ValueError(
+            f"--adapter {adapter!r}: neither a name in runtime.adapters (known: {known}) nor a "
+            "folder holding adapter_config.json"
+        )
+    return path
+
+
+def held_out_only(qa_set, data: Path, adapter: Path | None):
+    """Keep the questions whose documents the adapter's RAFT run held out of training."""
+    from hybrid.behaviour.adapters import read_card
+
+    if adapter is None:
+        return qa_set, None
+    try:
+        sources = read_card(adapter).get("raft", {}).get("snapshot", {}).get("sources", [])
+    except FileNotFoundError:
+        return qa_set, None
+    for source in sources:
+        if Path(source["path"]).resolve() == data.resolve():
+            kept = set(source["held_out_documents"])
+            questions = [q for q in qa_set.questions if q.scope and q.scope[0] in kept]
+            docs = {d: t for d, t in (qa_set.documents or {}).items() if d in kept}
+            return qa_set.__class__(qa_set.name + "-heldout", docs, None, questions), sorted(kept)
+    return qa_set, None
+
+
+@eval_app.command("answers")
+def eval_answers(
+    ctx: typer.Context,
+    data: Path = typer.Option(None, help="SQuAD-format JSON (e.g. PolicyQA dev)."),
+    docs: Path = typer.Option(None, help="Folder of documents (with --questions)."),
+    questions: Path = typer.Option(None, help="JSONL: question, answers, documents."),
+    arms: str = typer.Option(",".join(("base", "base+rag", "tuned", "tuned+rag"))),
+    adapter: str = typer.Option(None, help="Tuned arms' adapter: NAME or PATH (default: shipped)."),
+    route: str = typer.Option("support", help="The serving route every arm copies."),
+    limit: int = typer.Option(None, help="Ask a deterministic sample of N questions."),
+    seed: int = typer.Option(0, help="Seed of the sample."),
+    concurrency: int = typer.Option(
+        1, help="Questions in flight at once (latencies are then under load)."
+    ),
+    all_documents: bool = typer.Option(
+        False, help="SQuAD: also ask about documents the adapter was trained on."
+    ),
+    output: Path = typer.Option(None, help="JSON out (default evals/results/answers-<set>.json)."),
+) -> None:
+    """The answers grid: base vs base+RAG vs tuned vs tuned+RAG through the serving route."""
+    from hybrid.cli.knowledge import embedder_for
+    from hybrid.evals.answers import parse_arms, run_grid, sample, write_outputs
+    from hybrid.evals.qa_sets import read_kb, read_squad
+
+    chosen = parse_arms(arms)
+    if (data is None) == (docs is None and questions is None):
+        raise ValueError("give --data FILE.json, or --docs DIR with --questions FILE.jsonl")
+    if data is None and (docs is None or questions is None):
+        raise ValueError("--docs and --questions go together")
+    config = ctx.obj.config()
+    tuned = resolve_adapter(config, adapter) if any("tuned" in a for a in chosen) else None
+    held = None
+    if data is not None:
+        qa_set = read_squad(data)
+        if not all_documents:
+            qa_set, held = held_out_only(qa_set, data, tuned)
+    else:
+        qa_set = read_kb(docs, questions)
+    picked = sample(qa_set.questions, limit, seed)
+    qa_set = qa_set.__class__(qa_set.name, qa_set.documents, qa_set.folder, picked)
+    if held is not None:
+        out.print(f"held-out documents of the adapter's training run: {', '.join(held)}")
+    result, outcomes = run_grid(
+        qa_set, config, embedder_for(config), route, chosen, tuned, concurrency=concurrency
+    )
+    result["config"] |= {"limit": limit, "seed": seed, "held_out_documents": held}
+    output = output or Path(f"evals/results/answers-{qa_set.name}.json")
+    table = Table("metric", *chosen, title=f"answers grid: {qa_set.name}, n={result['n']}")
+    for name in SHOWN:
+        cells = [result["arms"][a][name] for a in chosen]
+        table.add_row(name, *("-" if v is None else f"{v:.3f}" for v in cells))
+    out.print(table)
+    for path in write_outputs(result, outcomes, output):
+        out.print(f"wrote {path}")
