@@ -176,19 +176,36 @@ class TrainConfig(Strict):
     gradient_checkpointing: bool = False
 
 
-class RaftConfig(Strict):
-    """Retrieval-augmented fine-tuning: prompts hold the oracle chunk plus hard negatives."""
+class RaftSource(Strict):
+    """One question set for RAFT, rendered through one route (its template and evidence)."""
 
-    qa_path: Path  # SQuAD-format JSON (e.g. PolicyQA); each title is one document
-    collection: str = "raft"
-    distractors: int = Field(3, ge=0, le=20)
-    p_no_oracle: float = Field(0.2, ge=0, le=1)  # fraction of prompts without the oracle
-    holdout_fraction: float = Field(0.25, ge=0, lt=1)  # documents kept out of training
-    validation_fraction: float = Field(0.1, ge=0, lt=1)  # of the training documents' questions
-    refusal: str = Field("The documents do not contain the answer.", min_length=1)
-    template: Path = Path("prompts/rag_answer.j2")
+    kind: Literal["squad", "kb", "cuad"]
+    path: Path  # squad: SQuAD JSON; kb: questions JSONL; cuad: master clauses CSV
+    docs: Path | None = None  # kb: the documents folder the questions refer to
+    route: str = "support"  # the serving route whose prompt the examples use
+    limit: int | None = Field(None, gt=0)  # questions used, spread evenly (cuad: contracts)
+    repeat: int = Field(1, ge=1, le=10)  # small hand-written sets: each question n times
+    holdout_fraction: float = Field(0.0, ge=0, lt=1)  # documents kept out of training
+    exclude: tuple[str, ...] = ()  # cuad: file-name prefixes of contracts kept out
+
+    @model_validator(mode="after")
+    def _kb_has_docs(self) -> RaftSource:
+        if self.kind == "kb" and self.docs is None:
+            raise ValueError("a kb source needs `docs:` (the folder its questions refer to)")
+        return self
+
+
+class RaftConfig(Strict):
+    """Retrieval-augmented fine-tuning: each prompt is the serving route's own prompt for the
+    question (live retrieval, so the distractors are the retriever's hard negatives); the
+    oracle sentence is put in where retrieval missed it, or left out (``p_no_oracle``) with
+    the route's refusal as the target."""
+
+    sources: tuple[RaftSource, ...] = Field(min_length=1)
+    collection: str = Field("raft", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$")  # prefix
+    p_no_oracle: float = Field(0.15, ge=0, le=1)
+    validation_fraction: float = Field(0.05, ge=0, lt=1)  # of the training questions
     seed: int = 0
-    limit: int | None = Field(None, gt=0)  # questions used, spread evenly
 
 
 class HybridConfig(Strict):
@@ -209,11 +226,38 @@ class HybridConfig(Strict):
     routes: dict[str, RouteConfig] = DEFAULT_ROUTES
     serve: ServeConfig = ServeConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_routes_fit(cls, data: object) -> object:
+        if not isinstance(data, dict) or "routes" in data:
+            return data
+        try:
+            runtime = RuntimeConfig.model_validate(data.get("runtime") or {})
+        except ValidationError:
+            return data  # reported, with its field, by the normal validation
+        if "answerer" in runtime.adapters:
+            return data
+        # Default routes on another base model: the shipped answerer does not fit it.
+        plain = {n: r.model_copy(update={"adapter": None}) for n, r in DEFAULT_ROUTES.items()}
+        return {**data, "routes": plain}
+
     @model_validator(mode="after")
     def _routes_consistent(self) -> HybridConfig:
         for name, route in self.routes.items():
             if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", name):
                 raise ValueError(f"route name {name!r} must be letters, digits, '.', '_', '-'")
+            if self.raft is not None:
+                for source in self.raft.sources:
+                    if source.route not in self.routes:
+                        raise ValueError(
+                            f"raft.sources: route {source.route!r} is not in routes "
+                            f"(known: {sorted(self.routes)})"
+                        )
+            if route.draft_adapter is not None and route.draft_adapter not in self.runtime.adapters:
+                raise ValueError(
+                    f"routes.{name}.draft_adapter: {route.draft_adapter!r} is not in "
+                    f"runtime.adapters (known: {sorted(self.runtime.adapters) or 'none'})"
+                )
             if route.adapter is not None and route.adapter not in self.runtime.adapters:
                 known = sorted(self.runtime.adapters) or "none"
                 raise ValueError(

@@ -12,6 +12,10 @@ from hybrid.precision import DType
 from hybrid.schema import Strict
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+EMBEDDED_BASE = "embedded:SmolLM2-135M-Instruct"
+# The default answerer (RAFT LoRA on the embedded base, `hybrid train configs/answerer.yaml`),
+# shipped inside the package so `make demo` answers with it.
+ANSWERER = Path(__file__).resolve().parent / "adapters" / "answerer"
 Role = Literal["agent", "legal", "owner", "admin"]
 
 
@@ -29,8 +33,10 @@ class RuntimeConfig(Strict):
     """The generator: in-process (``local``) or a remote OpenAI-compatible server."""
 
     engine: Literal["local", "openai"] = "local"
-    base_model: str = "embedded:SmolLM2-135M-Instruct"
-    adapters: dict[str, Path] = {}  # name -> adapter folder, all loaded once beside the base
+    base_model: str = EMBEDDED_BASE
+    # name -> adapter folder, all loaded once beside the base. Default: the shipped answerer
+    # when the base is the embedded model (it was trained on that base), none otherwise.
+    adapters: dict[str, Path] = {"answerer": ANSWERER}
     dtype: DType = "auto"
     device: str = "auto"  # cuda, then mps, then cpu
     compile: Literal["auto", "on", "off"] = "auto"  # static KV cache + torch.compile (CUDA)
@@ -53,6 +59,14 @@ class RuntimeConfig(Strict):
                 raise ValueError(f"adapter name {name!r} must match {NAME} (and not be __base__)")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_adapters_fit(cls, data: object) -> object:
+        if isinstance(data, dict) and "adapters" not in data:
+            if data.get("base_model", EMBEDDED_BASE) != EMBEDDED_BASE:
+                return {**data, "adapters": {}}  # the shipped answerer fits only its own base
+        return data
+
     @model_validator(mode="after")
     def _backend_given(self) -> RuntimeConfig:
         if self.engine == "openai" and self.openai is None:
@@ -63,7 +77,7 @@ class RuntimeConfig(Strict):
 class GenerationSettings(Strict):
     """Decoding settings of a route; requests may lower ``max_new_tokens``, not raise it."""
 
-    max_new_tokens: int = Field(256, gt=0, le=8192)
+    max_new_tokens: int = Field(96, gt=0, le=8192)  # answers are a sentence or two
     temperature: float = Field(0.0, ge=0, le=2)  # 0 = greedy
     top_p: float = Field(1.0, gt=0, le=1)
 
@@ -76,13 +90,28 @@ class VerifyConfig(Strict):
     attribute_uncited: bool = True  # cite the supporting chunk of sentences the model left bare
 
 
+class EvidenceConfig(Strict):
+    """What the model reads: the retrieved chunks whole, or their sentences nearest the question.
+
+    ``sentences`` suits small models (they copy the wrong chunk, and prefill dominates latency);
+    drafts always read whole chunks.
+    """
+
+    unit: Literal["chunks", "sentences"] = "sentences"
+    sentences: int = Field(6, gt=0, le=20)  # how many numbered sentences the prompt holds
+    lexical_weight: float = Field(0.3, ge=0, le=2)  # score = cosine + weight x word overlap
+    chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
+    min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
+
+
 class RouteConfig(Strict):
     """One use case: which collections it reads, which adapter and template answer it."""
 
     collections: tuple[str, ...] = ()  # none: plain chat, no retrieval
     adapter: str | None = None  # a name from runtime.adapters; None = the base model
-    template: Path = Path("prompts/cited_answer.j2")
+    template: Path = Path("prompts/evidence_answer.j2")  # what the answerer was trained on
     draft_template: Path | None = None  # POST /v1/drafts on this route; None: no drafts
+    draft_adapter: str | None = None  # drafts' adapter (the answerer writes answers, not drafts)
     system_prompt: str | None = None
     top_k: int = Field(5, gt=0, le=50)
     context_tokens: int = Field(1536, gt=0)  # budget for the numbered chunks
@@ -90,6 +119,7 @@ class RouteConfig(Strict):
     refusal: str = Field("The documents do not cover this question.", min_length=1)
     generation: GenerationSettings = GenerationSettings()
     verify: VerifyConfig = VerifyConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
 
 
 class ApiKey(Strict):
@@ -146,13 +176,12 @@ class ServeConfig(Strict):
 
 
 DEFAULT_ROUTES: dict[str, RouteConfig] = {
-    # top_k 3: the embedded 135M model answers better from ~700 prompt tokens than from 1,400
-    # (measured on the sample questions); raise it for 8B-class models.
-    "support": RouteConfig(collections=("acme-policies",), top_k=3),
+    # Both read the 6 sentences of the top-5 chunks nearest the question (prompt ~300 tokens)
+    # and answer with the shipped RAFT answerer, greedy, one or two sentences.
+    "support": RouteConfig(collections=("acme-policies",), adapter="answerer"),
     "legal": RouteConfig(
         collections=("contracts",),
+        adapter="answerer",
         draft_template=Path("prompts/legal_draft.j2"),
-        top_k=3,
-        generation=GenerationSettings(max_new_tokens=384),
     ),
 }

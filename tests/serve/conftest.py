@@ -53,16 +53,19 @@ def recipe(index_dir: Path) -> dict:
         "index_dir": str(index_dir),
         "runtime": {"max_batch": 4, "max_queue": 6},
         "routes": {
+            # The product's routes: evidence sentences answered by the shipped answerer.
             "support": {
                 "collections": ["acme-policies"],
-                "template": "prompts/cited_answer.j2",
-                "top_k": 3,
+                "adapter": "answerer",
                 "generation": {"max_new_tokens": 48, **greedy},
             },
+            # Serving mechanics on whole chunks and the base model (pages, streaming, drafts).
             "legal": {
                 "collections": ["contracts"],
-                "draft_template": "prompts/legal_draft.j2",
+                "template": "prompts/cited_answer.j2",
+                "evidence": {"unit": "chunks"},
                 "top_k": 3,
+                "draft_template": "prompts/legal_draft.j2",
                 "generation": {"max_new_tokens": 48, **greedy},
             },
             "everything": {
