@@ -243,16 +243,15 @@ class HybridConfig(Strict):
 
     @model_validator(mode="after")
     def _routes_consistent(self) -> HybridConfig:
+        for source in self.raft.sources if self.raft is not None else ():
+            if source.route not in self.routes:
+                raise ValueError(
+                    f"raft.sources: route {source.route!r} is not in routes "
+                    f"(known: {sorted(self.routes)})"
+                )
         for name, route in self.routes.items():
             if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", name):
                 raise ValueError(f"route name {name!r} must be letters, digits, '.', '_', '-'")
-            if self.raft is not None:
-                for source in self.raft.sources:
-                    if source.route not in self.routes:
-                        raise ValueError(
-                            f"raft.sources: route {source.route!r} is not in routes "
-                            f"(known: {sorted(self.routes)})"
-                        )
             if route.draft_adapter is not None and route.draft_adapter not in self.runtime.adapters:
                 raise ValueError(
                     f"routes.{name}.draft_adapter: {route.draft_adapter!r} is not in "

@@ -53,7 +53,6 @@ class Retrieved:
     """What a route found for a question, best first, and whether it refuses on that basis."""
 
     hits: tuple[Hit, ...]
-    searched: bool  # the route reads collections (False: plain chat)
     best_similarity: float | None  # best chunk's cosine
     refused: bool  # below the route's thresholds: answer with its refusal, do not generate
 
@@ -159,7 +158,7 @@ class Router:
         floor = route.evidence.min_score
         if score is not None and floor is not None and score < floor:
             refused = True
-        return Retrieved(tuple(hits), bool(wanted), best, refused)
+        return Retrieved(tuple(hits), best, refused)
 
     def compose(
         self,

@@ -40,15 +40,15 @@ class PromptBudget:
         from transformers import AutoTokenizer
 
         from hybrid.behaviour.models import resolve_base
-        from hybrid.runtime.local import chat_ids
 
         self.tokenizer = AutoTokenizer.from_pretrained(resolve_base(base_model))
         self.context_window = int(getattr(self.tokenizer, "model_max_length", 2048) or 2048)
         self.context_window = min(self.context_window, 8192)
-        self._ids = chat_ids
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
-        return len(self._ids(self.tokenizer, messages))
+        from hybrid.runtime.local import chat_ids
+
+        return len(chat_ids(self.tokenizer, messages))
 
 
 def read_source(source: RaftSource, seed: int) -> QASet:
@@ -118,7 +118,7 @@ def make_example(
         target = " ".join(f"{hits[i].chunk.text} [{i + 1}]" for i in sorted(gold)[:2])
     else:
         target = refusal
-    again = Retrieved(tuple(hits), True, retrieved.best_similarity, False)
+    again = Retrieved(tuple(hits), retrieved.best_similarity, False)
     comp = router.compose(route, [{"role": "user", "content": qa.question}], retrieved=again)
     if comp.refused or len(comp.sources) != len(hits):
         return None  # evidence dropped for the context budget: the numbers would not match

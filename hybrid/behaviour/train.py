@@ -179,6 +179,12 @@ def train_adapter(
         "device": str(model.device),
         "dtype": str(model.dtype).removeprefix("torch."),
     }
+    # PEFT trains the adapter in fp32 on a bf16 base; it serves in the base's dtype, so store it
+    # that way (half the size: the shipped answerer is a file in the repository).
+    base_dtype = model.get_base_model().dtype
+    for parameter in model.parameters():
+        if parameter.requires_grad:
+            parameter.data = parameter.data.to(base_dtype)
     model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
     return TrainResult(adapter_dir, metrics)

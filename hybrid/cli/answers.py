@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -61,7 +62,9 @@ def held_out_only(qa_set, data: Path, adapter: Path | None):
             kept = set(source["held_out_documents"])
             questions = [q for q in qa_set.questions if q.scope and q.scope[0] in kept]
             docs = {d: t for d, t in (qa_set.documents or {}).items() if d in kept}
-            return qa_set.__class__(qa_set.name + "-heldout", docs, None, questions), sorted(kept)
+            return replace(
+                qa_set, name=qa_set.name + "-heldout", documents=docs, questions=questions
+            ), sorted(kept)
     return qa_set, None
 
 
@@ -104,7 +107,7 @@ def eval_answers(
     else:
         qa_set = read_kb(docs, questions)
     picked = sample(qa_set.questions, limit, seed)
-    qa_set = qa_set.__class__(qa_set.name, qa_set.documents, qa_set.folder, picked)
+    qa_set = replace(qa_set, questions=picked)
     if held is not None:
         out.print(f"held-out documents of the adapter's training run: {', '.join(held)}")
     result, outcomes = run_grid(

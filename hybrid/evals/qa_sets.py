@@ -60,10 +60,9 @@ def read_squad(path: Path) -> QASet:
     """
     path = Path(path)
     docs, questions = load_policyqa(path)
-    text_of = {doc_id: text for doc_id, text in docs.items()}
     items = []
     for number, q in enumerate(questions):
-        text = text_of[q.doc_id]
+        text = docs[q.doc_id]
         start = q.spans[0][0]
         para_start = text.rfind("\n\n", 0, start)
         para_start = 0 if para_start < 0 else para_start + 2
