@@ -187,6 +187,9 @@ class RaftSource(Strict):
     repeat: int = Field(1, ge=1, le=10)  # small hand-written sets: each question n times
     holdout_fraction: float = Field(0.0, ge=0, lt=1)  # documents kept out of training
     exclude: tuple[str, ...] = ()  # cuad: file-name prefixes of contracts kept out
+    # Where retrieval missed the answer: put the oracle sentence in last place (True), or make
+    # no example (False: for sets whose answers are fragments spread over many paragraphs).
+    insert_oracle: bool = True
 
     @model_validator(mode="after")
     def _kb_has_docs(self) -> RaftSource:

@@ -99,7 +99,7 @@ class EvidenceConfig(Strict):
 
     unit: Literal["chunks", "sentences"] = "sentences"
     sentences: int = Field(6, gt=0, le=20)  # how many numbered sentences the prompt holds
-    lexical_weight: float = Field(0.3, ge=0, le=2)  # score = cosine + weight x word overlap
+    lexical_weight: float = Field(1.0, ge=0, le=3)  # + weight x rarity-weighted word overlap
     chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
     min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
 

@@ -82,9 +82,11 @@ class Example:
     messages: tuple[Message, ...]
     label: str | None = None
     source: str = "<example>"
+    keep: tuple[str, ...] = ()  # not PII, never redacted: e.g. the document ids a prompt cites
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(self.messages))
+        object.__setattr__(self, "keep", tuple(self.keep))
         for i, message in enumerate(self.messages):
             if not isinstance(message, Message):
                 raise TypeError(f"messages[{i}]: expected a Message, got {type(message).__name__}")
@@ -236,7 +238,7 @@ def _with_system(example: Example, prompt: str) -> Example:
     if any(m.role == "system" for m in example.messages):
         return example
     messages = (Message("system", prompt), *example.messages)
-    return Example(messages, example.label, example.source)
+    return Example(messages, example.label, example.source, example.keep)
 
 
 def read_examples(config: DataConfig) -> list[Example]:

@@ -34,11 +34,11 @@ def redact_examples(examples: list[Example], redactor, progress: bool = False):
     report = RedactionReport()
     out, mappings = [], []
     for example in tqdm(examples, desc="redacting", disable=not progress, unit="ex"):
-        result = redactor.redact_example([m.content for m in example.messages])
+        result = redactor.redact_example([m.content for m in example.messages], example.keep)
         report.add(result)
         mappings.append(result.mapping)
         messages = tuple(Message(m.role, t) for m, t in zip(example.messages, result.turns))
-        out.append(Example(messages, example.label, example.source))
+        out.append(Example(messages, example.label, example.source, example.keep))
     return out, report, mappings
 
 
@@ -49,7 +49,7 @@ def scan_for_pii(
     found: list[Finding] = []
     for example in tqdm(examples, desc="PII gate", disable=not progress, unit="ex"):
         for message in example.messages:
-            for span in redactor.find_pii(message.content):
+            for span in redactor.find_pii(message.content, example.keep):
                 found.append(Finding(example.source, span.entity, span.text))
                 if len(found) >= limit:
                     return found

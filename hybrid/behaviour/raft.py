@@ -90,9 +90,21 @@ def oracle_sentences(router: Router, collection: str, qa: QA) -> list[SearchResu
 
 
 def make_example(
-    router: Router, route: str, collection: str, qa: QA, p_no_oracle: float, rng: random.Random
+    router: Router,
+    route: str,
+    collection: str,
+    qa: QA,
+    p_no_oracle: float,
+    rng: random.Random,
+    insert_oracle: bool = True,
 ) -> Example | None:
-    """One RAFT example for a question, or None when the route refuses before generating."""
+    """One RAFT example for a question, or None when the route refuses before generating.
+
+    The evidence keeps the order the route serves it in (best first), so the model learns how
+    far to trust the ranking. Where retrieval missed the answer, the oracle sentence takes the
+    last place (``insert_oracle``; otherwise there is no example): it is the weakest evidence
+    that made the cut, not a random one.
+    """
     retrieved = router.retrieve(route, qa.question, documents=qa.scope)
     if retrieved.refused:
         return None  # the serving route answers with its refusal without asking the model
@@ -105,15 +117,12 @@ def make_example(
             return None  # the answer is stated elsewhere too: not a no-oracle prompt
         gold = []
     elif qa.answerable and not gold:
-        oracles = oracle_sentences(router, collection, qa)
+        oracles = oracle_sentences(router, collection, qa) if insert_oracle else []
         if not oracles:
             return None
         size = len(hits) or 1
-        position = rng.randrange(size)
-        hit = Hit(collection, replace(oracles[0], rank=position + 1), None)
-        hits = hits[: size - 1]
-        hits.insert(min(position, len(hits)), hit)
-        gold = [hits.index(hit)]
+        hits = [*hits[: size - 1], Hit(collection, replace(oracles[0], rank=size), None)]
+        gold = [size - 1]
     if gold:
         target = " ".join(f"{hits[i].chunk.text} [{i + 1}]" for i in sorted(gold)[:2])
     else:
@@ -123,7 +132,8 @@ def make_example(
     if comp.refused or len(comp.sources) != len(hits):
         return None  # evidence dropped for the context budget: the numbers would not match
     messages = [Message(m["role"], m["content"]) for m in comp.messages]
-    return Example((*messages, Message("assistant", target)), source=qa.source)
+    cited = tuple(dict.fromkeys(h.chunk.doc_id for h in hits))
+    return Example((*messages, Message("assistant", target)), source=qa.source, keep=cited)
 
 
 def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False) -> RaftSet:
@@ -167,7 +177,9 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
                 else "train"
             )
             for _ in range(source.repeat if split == "train" else 1):
-                example = make_example(router, "raft", collection, qa, raft.p_no_oracle, rng)
+                example = make_example(
+                    router, "raft", collection, qa, raft.p_no_oracle, rng, source.insert_oracle
+                )
                 if example is not None:
                     sets[split].append(example)
                     made += 1

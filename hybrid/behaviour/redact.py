@@ -117,19 +117,22 @@ class Redactor:
             context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
         )
 
-    def find_pii(self, text: str) -> list[Span]:
-        """Detections above the score threshold, overlaps merged; placeholders are not PII.
+    def find_pii(self, text: str, keep: Sequence[str] = ()) -> list[Span]:
+        """Detections above the score threshold, overlaps merged; placeholders are not PII, nor
+        is anything inside an occurrence of a ``keep`` string (e.g. a document id).
 
         Example: ``redactor.find_pii("Hi <PERSON_1>, call 212-555-0101")`` finds only the phone.
         """
-        return _resolve(self._detect(text), text)
+        return _resolve(_outside_kept(self._detect(text), text, keep), text)
 
-    def redact_example(self, turns: list[str]) -> RedactedExample:
+    def redact_example(self, turns: list[str], keep: Sequence[str] = ()) -> RedactedExample:
         """Redact the turns of one example; the same value gets the same placeholder throughout.
 
         A value found in one turn is also replaced where the model missed it in another.
         Example: ``redactor.redact_example(["I'm Ann Lee", "Bye ann lee"]).turns`` is
-        ``["I'm <PERSON_1>", "Bye <PERSON_1>"]``.
+        ``["I'm <PERSON_1>", "Bye <PERSON_1>"]``. Text inside an occurrence of a ``keep``
+        string stays as it is: a prompt's document ids (``fool.com.txt`` reads as a URL) are
+        names of files, and the model must see them as the server will show them.
         """
         if isinstance(turns, str) or not all(isinstance(t, str) for t in turns):
             raise TypeError("turns must be a list of strings")
@@ -148,6 +151,7 @@ class Redactor:
                 flags = 0 if word else re.IGNORECASE
                 for m in re.finditer(rf"(?<!\w){pattern}(?!\w)", turn, flags):
                     spans.append(Span(entity, m.start(), m.end(), score, m[0]))
+        found = [_outside_kept(spans, turn, keep) for turn, spans in zip(turns, found)]
         pseudonyms = _Pseudonyms(turns)
         redacted = [pseudonyms.replace(turn, spans) for turn, spans in zip(turns, found)]
         # A placeholder changes what the model reads around it; scan changed turns again so
@@ -157,7 +161,8 @@ class Redactor:
             changed = [i for i, (a, b) in enumerate(zip(previous, redacted)) if a != b]
             previous = list(redacted)
             for i in changed:
-                redacted[i] = pseudonyms.replace(redacted[i], self._detect(redacted[i]))
+                again = _outside_kept(self._detect(redacted[i]), redacted[i], keep)
+                redacted[i] = pseudonyms.replace(redacted[i], again)
         return RedactedExample(redacted, dict(pseudonyms.counts), pseudonyms.mapping)
 
     def redact_text(self, text: str) -> str:
@@ -213,6 +218,14 @@ class _Pseudonyms:
             pieces += [turn[cursor : span.start], self.placeholders[key]]
             cursor = span.end
         return "".join(pieces) + turn[cursor:]
+
+
+def _outside_kept(spans: list[Span], text: str, keep: Sequence[str]) -> list[Span]:
+    """The spans not inside an occurrence of a kept string."""
+    kept = [
+        (m.start(), m.end()) for value in keep if value for m in re.finditer(re.escape(value), text)
+    ]
+    return [s for s in spans if not any(a <= s.start and s.end <= b for a, b in kept)]
 
 
 def _without_verb(span: Span, text: str, verbs: frozenset[str]) -> Span:

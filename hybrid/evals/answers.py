@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ class Outcome:
     prompt_tokens: int
     completion_tokens: int
     generated: bool  # False: the route refused before calling the model
+    gold_chunks: frozenset[str] = frozenset()  # chunks holding the gold span (SQuAD-style sets)
 
 
 def parse_arms(text: str) -> tuple[str, ...]:
@@ -111,8 +112,8 @@ def ask(router: Router, arm: str, qa: QA, timeout: float) -> Outcome:
 
 
 def holds_gold(chunk: SearchResult, qa: QA) -> bool:
-    """A cited chunk (or sentence) is gold: it overlaps the gold evidence span, or, where the
-    set names only gold documents (KB sets), it belongs to one."""
+    """A cited sentence (or chunk) is gold: its own text overlaps the gold evidence span, or,
+    where the set names only gold documents (KB sets), it belongs to one."""
     if chunk.doc_id not in qa.documents:
         return False
     if not qa.evidence:
@@ -120,17 +121,42 @@ def holds_gold(chunk: SearchResult, qa: QA) -> bool:
     return any(chunk.char_start < end and start < chunk.char_end for start, end in qa.evidence)
 
 
+def cites_gold(cited: SearchResult, outcome: Outcome) -> bool:
+    """The citation points at a chunk that holds the gold evidence (a citation names a chunk
+    and its page; the sentence shown is one of that chunk's), or at a gold document where the
+    set has no spans."""
+    if outcome.qa.evidence and outcome.gold_chunks:
+        return cited.chunk_id in outcome.gold_chunks
+    return holds_gold(cited, outcome.qa)
+
+
+def gold_chunks_of(router: Router, collection: str, questions: Sequence[QA]) -> dict:
+    """The chunks overlapping each question's gold evidence span (SQuAD-style sets)."""
+    retriever = router.retriever(collection)
+    if retriever is None:
+        return {}
+    return {
+        qa: frozenset(c.chunk_id for c in retriever.overlapping(qa.documents[0], qa.evidence))
+        for qa in questions
+        if qa.evidence and qa.documents
+    }
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return round(float(np.mean(values)), 4) if len(values) else None
 
 
 def score(outcomes: list[Outcome], instructions: str) -> dict[str, float | None]:
-    """The grid's metrics for one arm (0-1; None where nothing was there to measure)."""
+    """The grid's metrics for one arm (0-1; None where nothing was there to measure).
+
+    ``citation_precision`` / ``citation_recall`` count a citation whose chunk holds the gold
+    evidence; ``citation_precision_sentence`` asks more: the cited sentence itself overlaps it.
+    """
     answerable = [o for o in outcomes if o.qa.answerable]
     unanswerable = [o for o in outcomes if not o.qa.answerable]
     generated = [o for o in outcomes if o.generated]
     answered = [o for o in outcomes if not o.refused]
-    cited = [(c, ok, o.qa) for o in answerable for c, ok in o.cited]
+    cited = [(c, o) for o in answerable for c, _ in o.cited]
     latencies = [o.latency_s for o in outcomes]
     return {
         "token_f1": _mean([metrics.token_f1(o.text, o.qa.answers) for o in answerable]),
@@ -139,14 +165,13 @@ def score(outcomes: list[Outcome], instructions: str) -> dict[str, float | None]
         "fact_match_verified": _mean(
             [
                 metrics.fact_match(o.text, o.qa.answers)
-                and any(ok and holds_gold(c, o.qa) for c, ok in o.cited)
+                and any(ok and cites_gold(c, o) for c, ok in o.cited)
                 for o in answerable
             ]
         ),
-        "citation_precision": _mean([holds_gold(c, qa) for c, _, qa in cited]),
-        "citation_recall": _mean(
-            [any(holds_gold(c, o.qa) for c, _ in o.cited) for o in answerable]
-        ),
+        "citation_precision": _mean([cites_gold(c, o) for c, o in cited]),
+        "citation_precision_sentence": _mean([holds_gold(c, o.qa) for c, o in cited]),
+        "citation_recall": _mean([any(cites_gold(c, o) for c, _ in o.cited) for o in answerable]),
         "verified_rate": _mean([bool(o.cited) and all(ok for _, ok in o.cited) for o in answered]),
         "refusal_recall": _mean([o.refused for o in unanswerable]),
         "false_refusal": _mean([o.refused for o in answerable]),
@@ -190,6 +215,7 @@ def run_grid(
         engine = create_engine(grid_config.runtime)
     router = Router(grid_config, engine, embedder)
     route = grid_config.routes[arms[0]]
+    gold = gold_chunks_of(router, collection, qa_set.questions)
     # The scaffolding without the refusal sentence: saying the refusal is not an echo.
     instructions = router.templates[(arms[0], "answer")].render(question="", chunks=[], refusal="")
     if concurrency < 1:
@@ -201,7 +227,10 @@ def run_grid(
             futures = [pool.submit(ask, router, arm, qa, timeout) for qa, arm in steps]
             for future in futures:
                 future.add_done_callback(lambda _: bar.update())
-            outcomes = [future.result() for future in futures]  # in question order
+            outcomes = [
+                replace(future.result(), gold_chunks=gold.get(qa, frozenset()))
+                for future, (qa, _) in zip(futures, steps)
+            ]  # in question order
     finally:
         bar.close()
         if own_engine:
@@ -244,7 +273,8 @@ def write_outputs(result: dict, outcomes: list[Outcome], output: Path) -> list[P
                         "document": c.doc_id,
                         "page": c.page_start,
                         "verified": ok,
-                        "gold": holds_gold(c, o.qa),
+                        "gold": cites_gold(c, o),
+                        "gold_sentence": holds_gold(c, o.qa),
                     }
                     for c, ok in o.cited
                 ],

@@ -126,3 +126,50 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
     assert refusals >= 2  # the unanswerable KB question (twice), and no-oracle prompts
     pets = [e for e in raft.train if "pets" in e.messages[0].content]
     assert len(pets) == 2 and all(e.messages[1].content == refusal for e in pets)
+    # Document ids are file names, not PII: the redaction step leaves them as served.
+    for example in raft.train:
+        shown = set(
+            re.findall(
+                r"^\[\d+\] .+ \((\S+?)(?:, page [\d-]+)?\)$",
+                example.messages[0].content,
+                flags=re.MULTILINE,
+            )
+        )
+        assert shown and shown <= set(example.keep)
+
+
+@pytest.mark.integration
+def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embedder, tiny_llama):
+    import random
+
+    from hybrid.behaviour.raft import PromptBudget, make_example
+    from hybrid.evals.qa_sets import QA, index_set, read_kb
+    from hybrid.router import Router
+
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    (docs / "all.txt").write_text(" ".join(s for ss in TOPICS.values() for s in ss))
+    (tmp_path / "kb.jsonl").write_text(json.dumps(KB[1]) + "\n")
+    config = parse_config(
+        {
+            "index_dir": str(tmp_path / "idx"),
+            "chunking": {"unit": "chars", "size": 120, "overlap": 0},
+            "routes": {
+                "support": {
+                    "collections": ["kb"],
+                    "min_similarity": -1.0,
+                    "evidence": {"sentences": 2},
+                }
+            },
+        }
+    )
+    index_set("kb", read_kb(docs, tmp_path / "kb.jsonl"), config, embedder, False)
+    router = Router(config, PromptBudget(str(tiny_llama)), embedder)  # type: ignore[arg-type]
+    # Asked about backups, the answer is the payment sentence: retrieval ranks it nowhere near.
+    qa = QA("How long are backups kept?", ("Payment details",), ("all.txt",))
+    example = make_example(router, "support", "kb", qa, 0.0, random.Random(0))
+    prompt, target = example.messages[0].content, example.messages[1].content
+    first = re.search(r"^\[1\] (.+) \(all\.txt\)$", prompt, flags=re.MULTILINE).group(1)
+    assert first == "Backups are kept for 90 days."  # the route's own best, still first
+    assert target == "Payment details are processed by our card processor. [2]"
+    assert make_example(router, "support", "kb", qa, 0.0, random.Random(0), False) is None

@@ -204,3 +204,12 @@ def test_bad_arguments(redactor):
         redactor.redact_example("one string, not a list of turns")
     with pytest.raises(TypeError):
         Redactor({"entities": ["PERSON"]})
+
+
+@pytest.mark.integration
+def test_kept_strings_such_as_document_ids_are_not_redacted(redactor):
+    prompt = "[1] Returns take 5 days. (fool.com.txt)\nQuestion: mail jo@example.org?"
+    assert "fool.com" not in redactor.redact_example([prompt]).turns[0]  # reads as a URL
+    kept = redactor.redact_example([prompt], keep=("fool.com.txt",)).turns[0]
+    assert "(fool.com.txt)" in kept and "jo@example.org" not in kept  # the e-mail still goes
+    assert redactor.find_pii(kept, keep=("fool.com.txt",)) == []  # the training gate agrees

@@ -5,6 +5,7 @@ on hand-made outcomes (a random model's words cannot be right, so the numbers ar
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -118,11 +119,16 @@ def test_scores_on_hand_made_answers():
     assert metrics["refusal_recall"] == 0.0 and metrics["fact_match"] == 0.25
     assert metrics["verified_rate"] == 0.0  # answered: 4, none with all citations verified
 
-    # SQuAD-style gold: the cited sentence must overlap the gold paragraph, not only its document.
+    # SQuAD-style gold: the cited chunk must hold the gold paragraph, not only be of its
+    # document; the sentence-level figure asks that the cited sentence itself overlaps it.
     squad = QA("q", ("a",), ("p.txt",), evidence=((100, 200),))
     inside = _outcome(squad, "a [1]", cited=((_evidence("p.txt", 150, 180), True),))
     outside = _outcome(squad, "a [1]", cited=((_evidence("p.txt", 0, 90), True),))
-    assert score([inside, outside], INSTRUCTIONS)["citation_precision"] == 0.5
+    holding = [replace(o, gold_chunks=frozenset({"c"})) for o in (inside, outside)]
+    metrics = score(holding, INSTRUCTIONS)
+    assert metrics["citation_precision"] == 1.0 and metrics["citation_precision_sentence"] == 0.5
+    elsewhere = [replace(o, gold_chunks=frozenset({"other"})) for o in (inside, outside)]
+    assert score(elsewhere, INSTRUCTIONS)["citation_precision"] == 0.0
 
 
 def test_bad_questions_files_name_file_line_and_field(tmp_path, docs_folder):
