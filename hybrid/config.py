@@ -55,6 +55,11 @@ class IngestConfig(Strict):
 
     max_file_mb: float = Field(50.0, gt=0)
     max_pdf_pages: int = Field(2000, gt=0)
+    # Bytes do not bound work: a 240 KB PDF of 1,500 pages sharing one content stream gave
+    # 9,000 chunks. Past these, the document is refused and its previous version stays.
+    max_chars: int = Field(5_000_000, gt=0)  # extracted text
+    max_chunks: int = Field(5_000, gt=0)
+    max_seconds: float = Field(120.0, gt=0)  # text extraction (checked between PDF pages)
     lock_timeout_s: float = Field(600.0, ge=0)
 
 
@@ -207,6 +212,9 @@ class RaftConfig(Strict):
     sources: tuple[RaftSource, ...] = Field(min_length=1)
     collection: str = Field("raft", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$")  # prefix
     p_no_oracle: float = Field(0.15, ge=0, le=1)
+    # Where a missed oracle goes: a random place (the shipped answerer), or the last one
+    # (measured worse with 6 evidence sentences: see README, "Answers").
+    oracle_position: Literal["random", "last"] = "random"
     validation_fraction: float = Field(0.05, ge=0, lt=1)  # of the training questions
     seed: int = 0
 

@@ -26,12 +26,28 @@ def index_sync(
     ctx: typer.Context,
     collection: str = typer.Argument(..., help="Collection name."),
     folder: Path = typer.Argument(..., help="Folder of PDF / Markdown / text / HTML files."),
+    prune: bool = typer.Option(
+        False, "--prune", help="Also remove documents that did not come from FOLDER (uploads)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would change; write nothing."),
 ) -> None:
-    """Index new and changed documents of FOLDER, remove deleted ones (atomic)."""
+    """Index new and changed documents of FOLDER, remove the ones it no longer holds (atomic).
+    Documents uploaded through the API or synced from another folder stay unless --prune."""
     from hybrid.knowledge.sync import sync_folder
 
     config = ctx.obj.config()
-    report = sync_folder(collection, folder, config, embedder_for(config), progress=True)
+    report = sync_folder(
+        collection, folder, config, embedder_for(config), True, prune=prune, dry_run=dry_run
+    )
+    if dry_run:
+        out.print("[bold]dry run: nothing was written[/bold]")
+        for label, ids in (
+            ("add", report.added),
+            ("update", report.updated),
+            ("remove", report.removed),
+        ):
+            for doc_id in ids:
+                out.print(f"  would {label} {doc_id}")
     out.print(
         f"{collection}: added {len(report.added)}, updated {len(report.updated)}, removed "
         f"{len(report.removed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)} "
@@ -40,15 +56,21 @@ def index_sync(
     )
     for doc_id, reason in report.failed.items():
         out.print(f"  [red]failed[/red] {doc_id}: {reason}")
+    if report.kept:
+        out.print(f"  kept {len(report.kept)} not from this folder (--prune removes them):")
+        for doc_id, origin in report.kept.items():
+            out.print(f"    {doc_id} ({origin})")
 
 
 @index_app.command("list")
 def index_list(ctx: typer.Context) -> None:
     """List collections with their document and chunk counts."""
     from hybrid.knowledge import store
-    from hybrid.knowledge.sync import collection_info
+    from hybrid.knowledge.sync import clean_stale, collection_info
 
     config = ctx.obj.config()
+    for name in clean_stale(config.index_dir):
+        out.print(f"[dim]{name}: removed a killed sync's leftovers[/dim]")
     table = Table("collection", "documents", "chunks", "embedder", "version")
     for name in store.list_collections(config.index_dir):
         info = collection_info(store.collection_dir(config.index_dir, name))

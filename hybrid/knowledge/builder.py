@@ -31,6 +31,10 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # Not in the synced folder but kept: they came from elsewhere (the upload API, another
+    # folder); document -> origin. ``--prune`` removes them.
+    kept: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False  # nothing was written: the lists say what a sync would do
     chunks_embedded: int = 0
     chunks_reused: int = 0
     seconds: float = 0.0
@@ -46,6 +50,7 @@ class Change:
 
     doc_id: str
     document: LoadedDocument | None
+    origin: str | None = None  # "folder:<path>" (a folder sync) or "api" (an upload)
 
 
 def apply_changes(
@@ -93,6 +98,8 @@ def _build_version(
         index = dense.new_index(embedder.dimension, config.index)
     db = sqlite3.connect(db_path)
     db.executescript(store.SCHEMA)
+    if "origin" not in [row[1] for row in db.execute("PRAGMA table_info(documents)")]:
+        db.execute("ALTER TABLE documents ADD COLUMN origin TEXT")  # a version built before
     meta = (
         store.read_meta(db)
         if live
@@ -103,9 +110,19 @@ def _build_version(
 
     chunker = Chunker(config.chunking, embedder.count_tokens)
     new_chunks: list[Chunk] = []
+    refused: set[str] = set()
     for change in tqdm(changes, desc="chunking", disable=not progress, unit="doc"):
         if change.document is not None:
-            new_chunks += chunker.split(change.document)
+            pieces = chunker.split(change.document)
+            if len(pieces) > config.ingest.max_chunks:
+                # Refused before anything is embedded; its previous version stays indexed.
+                report.failed[change.doc_id] = (
+                    f"{len(pieces):,} chunks, over ingest.max_chunks={config.ingest.max_chunks:,}"
+                )
+                refused.add(change.doc_id)
+                continue
+            new_chunks += pieces
+    changes = [c for c in changes if c.doc_id not in refused]
     vectors = _vectors_for(new_chunks, db, index, embedder, report, progress)
 
     touched = [c.doc_id for c in changes]
@@ -116,6 +133,17 @@ def _build_version(
     index = dense.remove(index, old_ids, config.index)
     db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in touched])
     db.executemany("DELETE FROM documents WHERE doc_id = ?", [(d,) for d in touched])
+    db.executemany("DELETE FROM pages WHERE doc_id = ?", [(d,) for d in touched])
+    # Where each page starts: a citation names the page of its sentence, not a chunk's range.
+    db.executemany(
+        "INSERT INTO pages VALUES (?, ?, ?)",
+        [
+            (c.document.doc_id, page, start)
+            for c in changes
+            if c.document is not None
+            for page, start in enumerate(c.document.page_starts, start=1)
+        ],
+    )
 
     next_id = int(meta.get("next_faiss_id", 0))
     ids = np.arange(next_id, next_id + len(new_chunks), dtype=np.int64)
@@ -149,7 +177,7 @@ def _build_version(
             continue
         (report.updated if change.doc_id in known else report.added).append(change.doc_id)
         db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 doc.doc_id,
                 doc.kind,
@@ -158,6 +186,7 @@ def _build_version(
                 doc.n_pages,
                 per_doc.get(doc.doc_id, 0),
                 now,
+                change.origin,
             ),
         )
     meta.update(

@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -48,11 +49,35 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+MAX_ID_CHARS = 255  # a document id, folders included
+MAX_ID_DEPTH = 8  # folders inside a collection
+
+
 def check_doc_id(doc_id: str) -> str:
-    """A document id is a relative POSIX path inside its collection, without ``..``."""
+    """A document id is a relative POSIX path inside its collection, without ``..``, hidden
+    parts, control or bidi characters (a right-to-left override shows "invoicetxt.md" for
+    "invoice\u202edm.txt") or U+FFFD (invalid UTF-8: two names would collide on one id), at
+    most 255 characters and 8 folders deep. Folder sync and upload apply the same rules.
+
+    Example: ``check_doc_id("policies/returns.md")``; ``check_doc_id("a\x00.md")`` raises.
+    """
     path = PurePosixPath(doc_id)
     if not doc_id or path.is_absolute() or ".." in path.parts or "\\" in doc_id:
         raise ValueError(f"document path {doc_id!r} must be relative, without '..' or '\\'")
+    bad = [c for c in doc_id if unicodedata.category(c) in ("Cc", "Cf", "Cs") or c == "\ufffd"]
+    if bad:
+        raise ValueError(
+            f"document path {doc_id!r} holds a control, bidi or invalid character "
+            f"(U+{ord(bad[0]):04X}); names must be plain text"
+        )
+    if len(doc_id) > MAX_ID_CHARS:
+        raise ValueError(f"document path is {len(doc_id)} characters; at most {MAX_ID_CHARS}")
+    if len(path.parts) - 1 > MAX_ID_DEPTH:
+        raise ValueError(
+            f"document path is {len(path.parts) - 1} folders deep; at most {MAX_ID_DEPTH}"
+        )
+    if any(part.startswith(".") for part in path.parts):
+        raise ValueError(f"document path {doc_id!r} is hidden (a part starts with '.')")
     return str(path)
 
 
@@ -84,13 +109,17 @@ def load_bytes(data: bytes, doc_id: str, config: IngestConfig) -> LoadedDocument
         )
     digest = content_hash(data)
     if kind == "pdf":
-        text, page_starts = _pdf_text(data, config.max_pdf_pages)
+        text, page_starts = _pdf_text(data, config)
         return LoadedDocument(doc_id, kind, text, digest, len(data), page_starts=page_starts)
     if kind == "html":
         text, headings = _html_text(data)
     else:
         text = _decode(data)
         headings = _markdown_headings(text) if kind == "markdown" else ()
+    if len(text) > config.max_chars:
+        raise LoadError(
+            f"{len(text):,} characters of text, over ingest.max_chars={config.max_chars:,}"
+        )
     if not text.strip():
         raise LoadError("no text (only whitespace or markup)")
     return LoadedDocument(doc_id, kind, text, digest, len(data), headings=headings)
@@ -109,8 +138,12 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _pdf_text(data: bytes, max_pages: int) -> tuple[str, tuple[int, ...]]:
+def _pdf_text(data: bytes, config: IngestConfig) -> tuple[str, tuple[int, ...]]:
+    import time
+
     import pypdf
+
+    max_pages, started = config.max_pdf_pages, time.perf_counter()
 
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise LoadError("not a PDF (no %PDF header)")
@@ -143,6 +176,14 @@ def _pdf_text(data: bytes, max_pages: int) -> tuple[str, tuple[int, ...]]:
         starts.append(offset)
         parts.append(page_text)
         offset += len(page_text) + 2  # the "\n\n" page separator
+        if offset > config.max_chars:
+            raise LoadError(
+                f"over ingest.max_chars={config.max_chars:,} characters of text by page {number}"
+            )
+        if time.perf_counter() - started > config.max_seconds:
+            raise LoadError(
+                f"text extraction passed ingest.max_seconds={config.max_seconds:g} at page {number}"
+            )
     text = "\n\n".join(parts)
     if not text.strip():
         raise LoadError(f"no extractable text in {n_pages} page(s): image-only PDF? (no OCR)")

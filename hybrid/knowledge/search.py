@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -160,6 +161,34 @@ class Retriever:
         """(len(results), dim) stored vectors of results of the live version (no re-embedding)."""
         ids = np.array([r.vector_id for r in results], dtype=np.int64)
         return dense.vectors_of(self.snapshot.dense, ids)
+
+    def documents(self) -> list[str]:
+        """Every document id of the live version, sorted."""
+        rows = self.snapshot.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")
+        return [r[0] for r in rows.fetchall()]
+
+    def page_at(self, doc_id: str, offset: int) -> int | None:
+        """The page holding character ``offset`` of a document (None: no pages, or a version
+        built before pages were recorded).
+
+        Example: ``retriever.page_at("contract.pdf", sentence.char_start)`` is 9
+        """
+        try:
+            row = self.snapshot.db.execute(
+                "SELECT page FROM pages WHERE doc_id = ? AND char_start <= ? "
+                "ORDER BY char_start DESC LIMIT 1",
+                (doc_id, offset),
+            ).fetchone()
+        except sqlite3.OperationalError:  # no pages table: an index from an older release
+            return None
+        return int(row[0]) if row else None
+
+    def pinpoint(self, result: SearchResult) -> SearchResult:
+        """``result`` (a sentence of a chunk) with its own page, where its chunk spans several."""
+        if result.page_start is None or result.page_start == result.page_end:
+            return result
+        page = self.page_at(result.doc_id, result.char_start)
+        return replace(result, page_start=page, page_end=page) if page else result
 
     def overlapping(self, doc_id: str, spans: Sequence[tuple[int, int]]) -> list[SearchResult]:
         """Chunks of ``doc_id`` overlapping any character span, in document order (rank 0).

@@ -37,11 +37,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, kind TEXT NOT NULL, content_hash TEXT NOT NULL,
     size_bytes INTEGER NOT NULL, n_pages INTEGER, n_chunks INTEGER NOT NULL,
-    indexed_at REAL NOT NULL);
+    indexed_at REAL NOT NULL, origin TEXT);
 CREATE TABLE IF NOT EXISTS chunks (
     faiss_id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
     text TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
     page_start INTEGER, page_end INTEGER, heading TEXT NOT NULL, text_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL, page INTEGER NOT NULL, char_start INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, page));
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
 """

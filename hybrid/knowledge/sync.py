@@ -13,7 +13,7 @@ from hybrid.config import HybridConfig
 from hybrid.knowledge import store
 from hybrid.knowledge.builder import Change, SyncReport, apply_changes
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.loaders import LoadError, content_hash, load_bytes, read_file
+from hybrid.knowledge.loaders import LoadError, check_doc_id, content_hash, load_bytes, read_file
 
 __all__ = [
     "Change",
@@ -50,31 +50,57 @@ def _lock(coll: Path, config: HybridConfig) -> FileLock:
 
 
 def sync_folder(
-    name: str, folder: Path, config: HybridConfig, embedder: Embedder, progress: bool = False
+    name: str,
+    folder: Path,
+    config: HybridConfig,
+    embedder: Embedder,
+    progress: bool = False,
+    prune: bool = False,
+    dry_run: bool = False,
 ) -> SyncReport:
-    """Index new and changed files of ``folder`` into collection ``name``, drop deleted ones.
+    """Index new and changed files of ``folder`` into collection ``name``; remove the documents
+    this folder synced before and no longer holds. Documents from elsewhere (uploads through
+    the API, another folder) stay unless ``prune``; ``dry_run`` reports and writes nothing.
 
     Example: ``sync_folder("policies", Path("docs"), load_config(), Embedder(...)).added``
     """
     files = scan_folder(Path(folder))
+    origin = f"folder:{Path(folder).resolve()}"
     coll = store.collection_dir(config.index_dir, name)
     with _locked(coll, config):
         known, meta = _manifest(coll)
+        origins = _origins(coll)
         rechunk = bool(meta) and meta.get("chunking") != config.chunking.model_dump()
-        report = SyncReport(name)
+        report = SyncReport(name, dry_run=dry_run)
         changes = []
         for doc_id, path in tqdm(files.items(), desc="reading", disable=not progress, unit="doc"):
+            try:
+                check_doc_id(doc_id)  # the upload API's naming rules, here too
+            except ValueError as error:
+                report.failed[doc_id] = str(error)
+                continue
             try:
                 data = read_file(path, config.ingest)
                 if not rechunk and known.get(doc_id) == content_hash(data):
                     report.unchanged.append(doc_id)
                     continue
-                changes.append(Change(doc_id, load_bytes(data, doc_id, config.ingest)))
+                changes.append(Change(doc_id, load_bytes(data, doc_id, config.ingest), origin))
             except LoadError as error:
                 report.failed[doc_id] = str(error)  # a previous good version stays indexed
             except OSError as error:
                 report.failed[doc_id] = f"cannot read: {error.strerror}"
-        changes += [Change(doc_id, None) for doc_id in known if doc_id not in files]
+        for doc_id in known:
+            if doc_id in files:
+                continue
+            if prune or origins.get(doc_id) == origin:
+                changes.append(Change(doc_id, None))
+            else:
+                report.kept[doc_id] = origins.get(doc_id) or "unknown (indexed before origins)"
+        if dry_run:
+            for change in changes:
+                where = report.removed if change.document is None else report.updated
+                (where if change.doc_id in known else report.added).append(change.doc_id)
+            return report
         return apply_changes(coll, changes, config, embedder, report, progress)
 
 
@@ -89,7 +115,8 @@ def put_document(
         if _manifest(coll)[0].get(doc_id) == document.content_hash:
             report.unchanged.append(doc_id)
             return report
-        return apply_changes(coll, [Change(doc_id, document)], config, embedder, report, False)
+        change = Change(doc_id, document, "api")
+        return apply_changes(coll, [change], config, embedder, report, False)
 
 
 def delete_document(name: str, doc_id: str, config: HybridConfig, embedder: Embedder) -> SyncReport:
@@ -101,6 +128,33 @@ def delete_document(name: str, doc_id: str, config: HybridConfig, embedder: Embe
         return apply_changes(
             coll, [Change(doc_id, None)], config, embedder, SyncReport(name), False
         )
+
+
+def clean_stale(index_dir: Path) -> list[str]:
+    """Remove what killed syncs left behind (half-built ``versions/.tmp-*`` folders, versions
+    past CURRENT) in every collection no process is syncing now; the names cleaned.
+
+    Run at server start and by ``hybrid index list``; a collection whose lock is held is left
+    alone (its writer is alive and owns its temporary folder).
+    """
+    root = Path(index_dir)
+    cleaned = []
+    for coll in (
+        sorted(p for p in root.iterdir() if (p / "versions").is_dir()) if root.is_dir() else []
+    ):
+        lock = FileLock(str(coll / store.LOCK), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            continue
+        try:
+            before = sorted(p.name for p in (coll / "versions").iterdir())
+            store.collect_garbage(coll)
+            if sorted(p.name for p in (coll / "versions").iterdir()) != before:
+                cleaned.append(coll.name)
+        finally:
+            lock.release()
+    return cleaned
 
 
 class _locked:
@@ -136,6 +190,18 @@ def _manifest(coll: Path) -> tuple[dict[str, str], dict]:
     with live as db:
         hashes = dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
         return hashes, store.read_meta(db)
+
+
+def _origins(coll: Path) -> dict[str, str | None]:
+    """Where each document of the live version came from (None: before origins were kept)."""
+    live = _live_db(coll)
+    if live is None:
+        return {}
+    with live as db:
+        try:
+            return dict(db.execute("SELECT doc_id, origin FROM documents").fetchall())
+        except sqlite3.OperationalError:  # a version built before the column existed
+            return {}
 
 
 def collection_info(coll: Path) -> dict:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import hmac
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
@@ -43,6 +45,14 @@ class Principal:
         return any(fnmatch.fnmatchcase(collection, glob) for glob in self.collections)
 
 
+WINDOW_S = 60.0
+FAILURES_ALLOWED = 20  # failed keys per address and minute before 429
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
 class Auth:
     """Resolves ``Authorization: Bearer <key>`` (or ``X-API-Key``) to a Principal.
 
@@ -62,29 +72,59 @@ class Auth:
                 continue
             limit = key.max_concurrency or config.limits.per_key_concurrency
             principal = Principal(key.name, key.role, key.routes, key.collections, limit)
-            self._keys.append((secret.encode(), principal))
+            self._keys.append((_digest(secret), principal))
         self._anonymous = Principal(
             "anonymous", "admin", ("*",), ("*",), config.limits.per_key_concurrency
         )
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._failures: dict[str, list[float]] = {}  # client address -> times of recent 401s
 
     def identify(self, request: Request) -> Principal:
         if self.open:
             return self._anonymous
+        client = request.client.host if request.client else "?"
+        self._check_failures(client)
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         token = token or request.headers.get("x-api-key", "")
         if not token:
+            self._failed(client)
             raise HTTPException(
                 401,
                 "missing API key: send 'Authorization: Bearer <key>'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        for secret, principal in self._keys:  # constant time per key: no timing oracle
-            if hmac.compare_digest(secret, token.encode()):
-                return principal
-        raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        # Both sides hashed to 32 bytes, and every key compared whatever matches: neither a
+        # key's length nor its position in the list shows in the time taken.
+        offered = _digest(token)
+        found = None
+        for secret, principal in self._keys:
+            if hmac.compare_digest(secret, offered) and found is None:
+                found = principal
+        if found is None:
+            self._failed(client)
+            raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    def _check_failures(self, client: str) -> None:
+        """429 for an address with ``FAILURES_ALLOWED`` failed keys within the last minute."""
+        with self._lock:
+            recent = [t for t in self._failures.get(client, []) if time.monotonic() - t < WINDOW_S]
+            self._failures[client] = recent
+            if len(recent) >= FAILURES_ALLOWED:
+                wait = int(WINDOW_S - (time.monotonic() - recent[0])) + 1
+                raise HTTPException(
+                    429,
+                    f"too many failed API keys from this address; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+
+    def _failed(self, client: str) -> None:
+        with self._lock:
+            self._failures.setdefault(client, []).append(time.monotonic())
+            if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
+                self._failures.pop(next(iter(self._failures)))
 
     def require(self, principal: Principal, capability: str) -> None:
         if not principal.can(capability):

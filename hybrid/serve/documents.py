@@ -64,6 +64,8 @@ def show(
             "bytes": d["size_bytes"],
             "content_hash": d["content_hash"],
             "indexed_at": d["indexed_at"],
+            # "api" (uploaded here) or "folder" (a CLI folder sync; the server's paths are its own)
+            "origin": (d.get("origin") or "unknown").split(":", 1)[0],
         }
         for d in info["documents"]
     ]
@@ -94,8 +96,9 @@ async def upload(
         raise HTTPException(400, "body: empty; send the document's bytes")
 
     def ingest():
-        with s.ingest_lock:
-            return put_document(collection, doc_id, data, s.config, s.ingest_embedder())
+        lock, embedder = s.ingest_slot(collection)
+        with lock:
+            return put_document(collection, doc_id, data, s.config, embedder)
 
     try:
         report = await run_in_threadpool(ingest)
@@ -105,6 +108,8 @@ async def upload(
         raise HTTPException(409, str(error)) from None
     except ValueError as error:  # e.g. a collection built with another embedder
         raise HTTPException(409, str(error)) from None
+    if doc_id in report.failed:  # e.g. over ingest.max_chunks: the previous version stays
+        raise HTTPException(422, f"document {doc_id!r} cannot be indexed: {report.failed[doc_id]}")
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     response.status_code = 201 if report.added else 200
     return {
@@ -132,8 +137,9 @@ async def delete(
         raise HTTPException(404, f"collection {collection!r} does not exist")
 
     def remove():
-        with s.ingest_lock:
-            return delete_document(collection, doc_id, s.config, s.ingest_embedder())
+        lock, embedder = s.ingest_slot(collection)
+        with lock:
+            return delete_document(collection, doc_id, s.config, embedder)
 
     try:
         report = await run_in_threadpool(remove)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# A collection name as the store accepts it (stated in the OpenAPI schema, so clients and
+# fuzzers see the rule): letters, digits, ".", "_", "-", starting with a letter or digit.
+CollectionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
 class _Lenient(BaseModel):
@@ -44,7 +48,7 @@ class ChatRequest(_Lenient):
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     n: int = Field(1, ge=1, le=1)  # one choice per request
-    collections: list[str] | None = None  # hybrid extension: narrow the route's collections
+    collections: list[CollectionName] | None = None  # extension: narrow the route's collections
     adapter: str | None = None  # hybrid extension: a loaded adapter, or "base" (adapters off)
 
     @field_validator("messages")
@@ -65,7 +69,7 @@ class DraftRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     instruction: str = Field(min_length=1, max_length=20000)
-    collections: list[str] | None = None
+    collections: list[CollectionName] | None = None
     route: str = "legal"
     max_tokens: int | None = Field(None, gt=0)
 
@@ -74,4 +78,20 @@ class DraftRequest(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("the instruction is blank")
+        return value
+
+
+class VerifyRequest(BaseModel):
+    """A text to check sentence by sentence against collections the key may read."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=20000)
+    collections: list[CollectionName] = Field(min_length=1, max_length=16)
+    route: str = "legal"  # whose verification settings (and top_k) apply
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the text is blank")
         return value

@@ -103,3 +103,37 @@ def test_size_and_page_limits(tmp_path: Path):
 def test_doc_ids_must_stay_inside_the_collection(bad: str):
     with pytest.raises(ValueError):
         check_doc_id(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule"),
+    [
+        ("evil\x00.md", "control"),
+        ("invoice\u202edm.txt", "bidi"),  # shows as "invoicetxt.md"
+        ("caf\ufffd.md", "invalid"),  # invalid UTF-8, decoded
+        ("x" * 300 + ".md", "at most 255"),
+        ("/".join(["d"] * 12) + "/x.md", "folders deep"),
+        (".hidden.md", "hidden"),
+        ("docs/.git/x.md", "hidden"),
+    ],
+)
+def test_doc_ids_are_plain_bounded_visible_names(bad: str, rule: str):
+    with pytest.raises(ValueError, match=rule):
+        check_doc_id(bad)
+    assert (
+        check_doc_id("policies/2026/returns policy (v2).md")
+        == "policies/2026/returns policy (v2).md"
+    )
+
+
+def test_folder_sync_reports_badly_named_files(tmp_path, embedder):
+    from hybrid.knowledge.sync import sync_folder
+    from tests.conftest import make_config
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n\nReturns are free within 30 days.")
+    (folder / "bad\u202etxt.md").write_text("# Bad\n\nA hidden direction change.")
+    report = sync_folder("names", folder, make_config(tmp_path), embedder)
+    assert report.added == ["good.md"]
+    assert "bidi" in report.failed["bad\u202etxt.md"]

@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import pytest
 
 from hybrid.knowledge import store
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
 from hybrid.knowledge.sync import sync_folder
-from tests.conftest import CONTRACTS, require_shared
+from tests.conftest import CONTRACTS, make_config, require_shared
 
 
 @pytest.fixture
@@ -47,8 +49,6 @@ def test_refresh_sees_a_new_version(retriever, config, docs_folder, embedder):
 
 @pytest.mark.integration
 def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
-    from tests.conftest import make_config
-
     folder = require_shared(CONTRACTS)
     config = make_config(tmp_path, chunking={"unit": "tokens", "size": 200, "overlap": 40})
     name = "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf"
@@ -64,3 +64,36 @@ def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
     )
     hits = retriever.search("governing law", k=5, filters=Filters(pages=(5, 6)))
     assert hits and all(h.page_end >= 5 for h in hits)
+
+
+def test_a_sentence_is_cited_on_its_own_page(tmp_path, embedder):
+    """A chunk across a page break keeps its range; each of its sentences gets its own page."""
+    from hybrid import evidence
+    from hybrid.knowledge.loaders import load_bytes
+    from hybrid.knowledge.search import Retriever
+    from hybrid.knowledge.sync import sync_folder
+
+    pdf = (
+        Path(__file__).resolve().parents[2]
+        / "evals/data/kb/heldout/docs/orbitly-mobile-billing.pdf"
+    )
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / pdf.name).write_bytes(pdf.read_bytes())
+    # Chunks larger than a page, so that one spans the page break.
+    config = make_config(tmp_path, chunking={"unit": "chars", "size": 6000, "overlap": 0})
+    sync_folder("bills", folder, config, embedder)
+    retriever = Retriever(tmp_path / "indexes" / "bills", embedder, config.search)
+    starts = load_bytes(pdf.read_bytes(), pdf.name, config.ingest).page_starts
+    across = [
+        c for c in retriever.overlapping(pdf.name, [(0, 10**9)]) if c.page_start != c.page_end
+    ]
+    assert across, "the fixture PDF should have a chunk across its page break"
+    pages = set()
+    for sentence in evidence.split(across[0]):
+        pinned = retriever.pinpoint(sentence)
+        expected = 1 + sum(s <= sentence.char_start for s in starts[1:])
+        assert pinned.page_start == pinned.page_end == expected
+        pages.add(expected)
+    assert pages == {across[0].page_start, across[0].page_end}  # both pages were seen
+    assert retriever.page_at("nope.pdf", 0) is None

@@ -10,6 +10,7 @@ from hybrid.knowledge.loaders import LoadError
 from hybrid.knowledge.search import Retriever
 from hybrid.knowledge.sync import (
     CollectionLocked,
+    clean_stale,
     collection_info,
     delete_document,
     put_document,
@@ -175,3 +176,53 @@ def test_missing_folder_is_a_value_error(config, embedder, tmp_path: Path):
         sync_folder("c", tmp_path / "nope", config, embedder)
     with pytest.raises(ValueError, match="collection name"):
         sync_folder("../evil", tmp_path, config, embedder)
+
+
+def test_a_killed_syncs_leftovers_are_cleaned_unless_a_writer_holds_the_lock(
+    config, docs_folder, embedder
+):
+    sync_folder("shop", docs_folder, config, embedder)
+    coll = store.collection_dir(config.index_dir, "shop")
+    debris = coll / "versions" / ".tmp-killed"
+    debris.mkdir()
+    (debris / "chunks.sqlite").write_bytes(b"half written" * 1000)
+    with FileLock(str(coll / store.LOCK)):  # a live writer: its temporary folder is its own
+        assert clean_stale(config.index_dir) == []
+        assert debris.exists()
+    assert clean_stale(config.index_dir) == ["shop"] and not debris.exists()
+    assert clean_stale(config.index_dir) == []  # nothing left to clean
+    assert store.current_version(coll) is not None  # the live version is untouched
+
+
+def test_work_limits_refuse_a_document_and_keep_its_previous_version(tmp_path, embedder):
+    folder = write_docs(tmp_path / "docs", {"big.md": "# Big\n\nShort at first.\n"})
+    config = make_config(tmp_path, ingest={"max_chunks": 3, "max_chars": 5000})
+    sync_folder("limits", folder, config, embedder)
+    (folder / "big.md").write_text("# Big\n\n" + "Many words here. " * 200)  # ~3,400 chars
+    report = sync_folder("limits", folder, config, embedder)
+    assert "over ingest.max_chunks=3" in report.failed["big.md"] and not report.updated
+    retriever = Retriever(store.collection_dir(config.index_dir, "limits"), embedder, config.search)
+    assert "Short at first" in retriever.search("short", k=1)[0].text  # the old version stays
+    (folder / "big.md").write_text("# Big\n\n" + "x " * 3000)
+    report = sync_folder("limits", folder, config, embedder)
+    assert "over ingest.max_chars=5,000" in report.failed["big.md"]
+
+
+def test_folder_sync_keeps_uploads_unless_pruned(config, docs_folder, embedder):
+    sync_folder("shop", docs_folder, config, embedder)
+    put_document(
+        "shop", "uploaded.md", b"# Gift cards\n\nGift cards never expire.", config, embedder
+    )
+    (docs_folder / "shipping.txt").unlink()  # this folder's own document: goes
+    report = sync_folder("shop", docs_folder, config, embedder)
+    assert report.removed == ["shipping.txt"] and report.kept == {"uploaded.md": "api"}
+    info = collection_info(store.collection_dir(config.index_dir, "shop"))
+    origins = {d["doc_id"]: d["origin"] for d in info["documents"]}
+    assert origins["uploaded.md"] == "api"
+    assert origins["refunds.md"] == f"folder:{docs_folder.resolve()}"
+    before = store.current_version(store.collection_dir(config.index_dir, "shop"))
+    plan = sync_folder("shop", docs_folder, config, embedder, prune=True, dry_run=True)
+    assert plan.dry_run and plan.removed == ["uploaded.md"] and plan.version is None
+    assert store.current_version(store.collection_dir(config.index_dir, "shop")) == before
+    pruned = sync_folder("shop", docs_folder, config, embedder, prune=True)
+    assert pruned.removed == ["uploaded.md"] and not pruned.kept
