@@ -1,4 +1,4 @@
-"""Citations ``[n]``: parse them (one regex), drop the invalid, verify each against chunk n."""
+"""Citations ``[n]``: parse them (one regex), drop the invalid, check each claim against chunk n."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hybrid import claims, evidence
 from hybrid.config_serve import VerifyConfig
-from hybrid.knowledge.lexical import tokenize
+from hybrid.knowledge.search import SearchResult
 
 # "[2]", "[1, 3]", "[1,2]": the only citation syntax the prompts ask for.
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -17,8 +18,6 @@ _SPACED_CITATION = re.compile(r"([ \t]*)" + CITATION.pattern)  # removal takes t
 # Sentence ends: ". " / after "[n]" before a capital / a line break. "5.95", "x.md" stay whole.
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|(?<=\])\s+(?=[A-Z])|\n+")
 _LEADING = re.compile(r"^(?:\s*" + CITATION.pattern + r")+")
-MIN_CONTENT_WORDS = 3  # fewer: nothing to check a citation against
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -69,91 +68,105 @@ def parse(answer: str, n_chunks: int) -> Parsed:
     return Parsed(text.strip(), tuple(sentences), removed)
 
 
+def without_repeats(parsed: Parsed) -> Parsed:
+    """The answer without sentences it already said (a loop the engine cut after two copies).
+
+    Example: ``without_repeats(parse("Fees are due. Fees are due.", 0)).text == "Fees are due."``
+    """
+    seen: set[str] = set()
+    kept = []
+    for sentence in parsed.sentences:
+        key = " ".join(sentence.text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    if len(kept) == len(parsed.sentences):
+        return parsed
+    text = " ".join(s.text + "".join(f" [{n}]" for n in s.cited) for s in kept)
+    return Parsed(text, tuple(kept), parsed.removed)
+
+
 def _numbers_in(text: str) -> list[int]:
     return [int(n) for group in CITATION.findall(text) for n in group.split(",")]
 
 
-def content_words(text: str) -> set[str]:
-    """The words BM25 indexes: lower-case, stemmed, without English stop words."""
-    return set(tokenize([text])[0])
-
-
-def overlap(sentence: str, chunk: str) -> float:
-    """Share of the sentence's content words that occur in the chunk (0 for an empty one)."""
-    return _share(content_words(sentence), content_words(chunk))
-
-
-def _share(words: set[str], chunk_words: set[str]) -> float:
-    return len(words & chunk_words) / len(words) if words else 0.0
-
-
-def numbers(text: str) -> set[str]:
-    """Figures in a text ("14", "5.95", "1,000" -> "1000"): amounts, days, dates, times."""
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
-
-
 @dataclass(frozen=True)
 class Check:
+    """One answer sentence checked against chunk ``n``: its label and the source sentence."""
+
     sentence: str
     n: int
-    overlap: float
-    similarity: float
-    numbers_found: bool  # every figure of the sentence occurs in the chunk
-    verified: bool
-    origin: str  # "model": the model wrote [n]; "attributed": added for an uncited sentence
+    label: claims.Label
+    evidence: SearchResult | None  # the aligned source sentence (document, pages, offsets)
+    score: float
+    reason: str
+    origin: str  # "model": the model wrote [n]; "attributed": cited for it; "uncited": neither
+    aligned: int = 0  # the source number of ``evidence`` (differs from n = 0 when uncited)
+
+    @property
+    def verified(self) -> bool:
+        return self.label in claims.VERIFIED
+
+
+def sentences_of(sources: Sequence[SearchResult]) -> list[tuple[int, SearchResult]]:
+    """(source number, sentence) for every sentence of the sources; a source too short to
+    split (a heading, "Yes.") is its own sentence."""
+    out = []
+    for n, source in enumerate(sources, start=1):
+        for sentence in evidence.split(source) or [source]:
+            out.append((n, sentence))
+    return out
 
 
 def verify(
     parsed: Parsed,
-    chunks: Sequence[str],
+    sources: Sequence[SearchResult],
     embed: Callable[[list[str]], np.ndarray],
     config: VerifyConfig,
-    chunk_vectors: np.ndarray | None = None,
+    nli: claims.NLI | None = None,
 ) -> list[Check]:
-    """Check every (sentence, n) pair; attribute uncited sentences to their best chunk.
+    """Label every (sentence, n) pair; attribute uncited sentences to their best source.
 
-    Verified: the sentence has 3+ content words, all its figures occur in the chunk, and it overlaps
-    the chunk lexically (``min_overlap``) or semantically (``min_similarity``). ``embed`` maps
-    texts to L2-normalised vectors (the collection's embedder); ``chunk_vectors`` (chunks, dim),
-    the chunks' stored vectors, saves embedding them again.
+    Each sentence is aligned to its best sentence inside chunk n (``claims.judge``: quoted,
+    supported, contradicted or unsupported, with the source sentence as evidence); the other
+    chunks' sentences are the context a swapped word may come from. An uncited sentence is
+    aligned over all chunks and, when verified and ``attribute_uncited``, cited where it
+    aligned; otherwise it is listed with n = 0.
+    Example: ``verify(parse("Refunds take 9 days [1].", 1), [hit], embed, VerifyConfig())``
+    gives one ``Check`` labelled ``contradicted`` when ``hit`` says 5 days.
     """
-    if not parsed.sentences or not chunks:
+    if not parsed.sentences or not sources:
         return []
-    sentences = [s.text for s in parsed.sentences]
-    if chunk_vectors is None:
-        vectors = embed(sentences + list(chunks))
-        sentence_vectors, chunk_vectors = vectors[: len(sentences)], vectors[len(sentences) :]
-    else:
-        sentence_vectors = embed(sentences)
-    similarity = sentence_vectors @ chunk_vectors.T  # (sentences, chunks)
-    chunk_numbers = [numbers(chunk) for chunk in chunks]
-    chunk_words = [set(words) for words in tokenize(list(chunks))]
-    sentence_words = [set(words) for words in tokenize(sentences)]
+    pool = sentences_of(sources)
+    texts = [s.text for s in parsed.sentences]
+    vectors = embed(texts + [sentence.text for _, sentence in pool])  # (answer + pool, dim)
+    claim_vectors, pool_vectors = vectors[: len(texts)], vectors[len(texts) :]
+    numbers_of = np.array([n for n, _ in pool])
+    sentences = [sentence for _, sentence in pool]
     checks = []
     for i, sentence in enumerate(parsed.sentences):
-        words = sentence_words[i]
-        if len(words) < MIN_CONTENT_WORDS:
-            continue  # "Yes [1].", a bare file name: no claim to check, none listed
-        figures = numbers(sentence.text)
-        scores = [
-            (_share(words, chunk_words[j]), float(similarity[i, j]), figures <= chunk_numbers[j])
-            for j in range(len(chunks))
-        ]
-        if sentence.cited:
-            for n in sentence.cited:
-                lexical, semantic, found = scores[n - 1]
-                passed = _passes(lexical, semantic, found, config)
-                checks.append(Check(sentence.text, n, lexical, semantic, found, passed, "model"))
-        elif config.attribute_uncited:
-            best = max(range(len(chunks)), key=lambda j: scores[j][1] + scores[j][0])
-            lexical, semantic, found = scores[best]
-            if _passes(lexical, semantic, found, config):
-                checks.append(
-                    Check(sentence.text, best + 1, lexical, semantic, found, True, "attributed")
-                )
+        cited = sentence.cited or (0,)
+        for n in cited:
+            # Align inside chunk n (all chunks for an uncited sentence); the rest is context.
+            inside = np.flatnonzero(numbers_of == n) if n else np.arange(len(pool))
+            order = [*inside, *(j for j in range(len(pool)) if j not in set(inside))]
+            judged = claims.judge(
+                sentence.text,
+                claim_vectors[i],
+                [sentences[j] for j in order],
+                pool_vectors[order],
+                config,
+                nli=nli,
+                align_within=len(inside),
+            )
+            aligned = int(numbers_of[order[judged.index]]) if judged.evidence is not None else 0
+            source_n, origin = n, "model"
+            if not n:
+                attribute = judged.verified and config.attribute_uncited
+                source_n = aligned if attribute else 0
+                origin = "attributed" if source_n else "uncited"
+            label, where, reason = judged.label, judged.evidence, judged.reason
+            checks.append(
+                Check(sentence.text, source_n, label, where, judged.score, reason, origin, aligned)
+            )
     return checks
-
-
-def _passes(lexical: float, semantic: float, found: bool, config: VerifyConfig) -> bool:
-    # A wrong figure ("12:00" where the chunk says "09:00") fails however similar the words.
-    return found and (lexical >= config.min_overlap or semantic >= config.min_similarity)

@@ -80,14 +80,29 @@ class GenerationSettings(Strict):
     max_new_tokens: int = Field(96, gt=0, le=8192)  # answers are a sentence or two
     temperature: float = Field(0.0, ge=0, le=2)  # 0 = greedy
     top_p: float = Field(1.0, gt=0, le=1)
+    # Guards, on generated tokens only (transformers' repetition_penalty also punishes the
+    # prompt's tokens: at 1.1 the embedded model stopped copying from the documents).
+    repetition_penalty: float = Field(1.0, ge=1.0, le=2.0)  # on tokens already generated
+    no_repeat_ngram: int = Field(0, ge=0, le=64)  # never generate an n-gram twice (0: off)
+    stop_loops: bool = True  # end a generation that repeats itself (finish_reason "loop")
+    # The answer ends where it starts echoing the prompt (the OpenAI engine passes these on).
+    stop: tuple[str, ...] = Field(("Question:",), max_length=8)
 
 
 class VerifyConfig(Strict):
-    """A citation is verified when its sentence overlaps chunk n lexically or semantically."""
+    """Claim-level verification (``hybrid/claims.py``): each answer sentence is aligned to its
+    best source sentence and labelled quoted / supported / contradicted / unsupported."""
 
-    min_overlap: float = Field(0.5, ge=0, le=1)  # share of the sentence's content words
-    min_similarity: float = Field(0.6, ge=-1, le=1)  # cosine, sentence vs chunk (embedder)
+    min_overlap: float = Field(0.5, ge=0, le=1)  # supported: share of its content words found
+    min_similarity: float = Field(0.6, ge=-1, le=1)  # ... or this cosine and half that share
+    quote_ratio: float = Field(0.9, gt=0, le=1)  # quoted: character similarity to the source
+    # on_unsupported: quote replaces a sentence only with a source sentence about the same
+    # thing (alignment score: cosine + share of its words); otherwise the sentence goes.
+    min_quote_score: float = Field(0.8, ge=0, le=2)
     attribute_uncited: bool = True  # cite the supporting chunk of sentences the model left bare
+    # Any Hugging Face sequence-classification model with entailment / contradiction labels
+    # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.
+    nli_model: str | None = Field(None, min_length=1)
 
 
 class EvidenceConfig(Strict):
@@ -99,7 +114,7 @@ class EvidenceConfig(Strict):
 
     unit: Literal["chunks", "sentences"] = "sentences"
     sentences: int = Field(6, gt=0, le=20)  # how many numbered sentences the prompt holds
-    lexical_weight: float = Field(1.0, ge=0, le=3)  # + weight x rarity-weighted word overlap
+    lexical_weight: float = Field(0.3, ge=0, le=2)  # score = cosine + weight x word overlap
     chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
     min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
 
@@ -119,6 +134,9 @@ class RouteConfig(Strict):
     refusal: str = Field("The documents do not cover this question.", min_length=1)
     generation: GenerationSettings = GenerationSettings()
     verify: VerifyConfig = VerifyConfig()
+    # A sentence that does not verify: listed (flag), removed (drop), or replaced by the source
+    # sentence it aligned to, verbatim, in quotes (quote).
+    on_unsupported: Literal["flag", "drop", "quote"] = "flag"
     evidence: EvidenceConfig = EvidenceConfig()
 
 
@@ -153,6 +171,9 @@ class LimitsConfig(Strict):
     max_upload_mb: float = Field(20.0, gt=0)  # document uploads (ingest.max_pdf_pages applies)
     max_messages: int = Field(64, gt=0)
     max_new_tokens: int = Field(1024, gt=0)
+    # A prompt's tokens (history + evidence + question): 20 long turns under the body limit
+    # made a 32 s prefill on this CPU. Older turns are dropped first; the response says so.
+    max_prompt_tokens: int = Field(2048, gt=0)
     per_key_concurrency: int = Field(8, gt=0)
     request_timeout_s: float = Field(120.0, gt=0)
 
@@ -163,7 +184,14 @@ class ServeConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     keys: tuple[ApiKey, ...] = ()
-    public_metrics: bool = True  # /metrics without a key (Prometheus scrapers)
+    # /metrics and /healthz's route list without a key (Prometheus scrapers). Default: public
+    # only while the server has no keys; with keys, only by explicit choice.
+    public_metrics: bool | None = None
+
+    @property
+    def metrics_public(self) -> bool:
+        return self.public_metrics if self.public_metrics is not None else not self.keys
+
     limits: LimitsConfig = LimitsConfig()
 
     @field_validator("keys")
@@ -183,5 +211,6 @@ DEFAULT_ROUTES: dict[str, RouteConfig] = {
         collections=("contracts",),
         adapter="answerer",
         draft_template=Path("prompts/legal_draft.j2"),
+        on_unsupported="quote",  # a lawyer reads the source's words, not a guess
     ),
 }

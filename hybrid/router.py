@@ -9,16 +9,17 @@ its chunk, document and page, and verifies it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import jinja2
 import numpy as np
 
-from hybrid import citations, evidence
+from hybrid import citations, claims, evidence
 from hybrid.config import HybridConfig
 from hybrid.config_serve import GenerationSettings, RouteConfig
 from hybrid.knowledge import store
@@ -55,6 +56,7 @@ class Retrieved:
     hits: tuple[Hit, ...]
     best_similarity: float | None  # best chunk's cosine
     refused: bool  # below the route's thresholds: answer with its refusal, do not generate
+    named: tuple[str, ...] = ()  # documents the question named, searched instead of all
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Composition:
     settings: GenerationSettings
     adapter: str | None
     prompt_tokens: int
+    named: tuple[str, ...] = ()  # documents the question named (drafts search only those)
+    dropped_turns: int = 0  # earlier conversation turns left out to fit the prompt budget
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,8 @@ class Router:
     after ``comp = router.compose("support", [{"role": "user", "content": "Refund window?"}])``.
     """
 
-    def __init__(self, config: HybridConfig, engine: Engine, embedder: Embedder):
+    def __init__(self, config: HybridConfig, engine: Engine | None, embedder: Embedder):
+        # engine None: retrieve and check text only (``hybrid verify``); compose needs one.
         self.config, self.engine, self.embedder = config, engine, embedder
         self.templates = {
             (name, "answer"): _template(r.template) for name, r in config.routes.items()
@@ -98,6 +103,7 @@ class Router:
             if r.draft_template is not None
         }
         self._retrievers: dict[str, Retriever] = {}
+        self._nli_models: dict[str, claims.NLI] = {}
         # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
         # thread-safe, and both take milliseconds next to generation's seconds.
         self._lock = threading.Lock()
@@ -127,7 +133,11 @@ class Router:
             raise ValueError("messages: the last user message is empty")
         wanted = tuple(collections) if collections is not None else route.collections
         allowed = [c for c in wanted if readable(c)]
+        named: tuple[str, ...] = ()
         with self._lock:
+            if kind == "draft" and not documents:
+                # "the GluMobile agreement": search within that document, not the whole shelf.
+                named = documents = tuple(self.named_documents(question, allowed))
             vector = self.embedder.embed_query(question) if allowed else None
             hits = self._search(question, vector, allowed, route.top_k, Filters(tuple(documents)))
             best = max(
@@ -158,7 +168,39 @@ class Router:
         floor = route.evidence.min_score
         if score is not None and floor is not None and score < floor:
             refused = True
-        return Retrieved(tuple(hits), best, refused)
+        return Retrieved(tuple(hits), best, refused, named)
+
+    def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
+        """Documents of ``collections`` that ``text`` names by their file name: "the e.l.f.
+        Beauty agreement" names ``ELFBEAUTY,INC_07_02_2020-EX-10.1-COOPERATION AGREEMENT.PDF``,
+        "the returns policy" names ``returns-policy.md``.
+
+        A name is the file's stem, or its part before the first ``_`` or ``,`` (filings start
+        with the company), without a corporate suffix; letters and digits only, 4 or more,
+        found in the text's letters and digits. Failing that, the parties: when every proper
+        name of the text ("Leader Act Ltd", "EZJR") finds the same document first (BM25), the
+        text names that document ("the agreement between Leader Act Ltd and EZJR").
+        """
+        plain = _alnum(text)
+        found = []
+        retrievers = [r for r in (self.retriever(c) for c in collections) if r is not None]
+        for retriever in retrievers:
+            for doc_id in retriever.documents():
+                if any(len(n) >= 4 and n in plain for n in _names_of(doc_id)):
+                    found.append(doc_id)
+        if found:
+            return found[:3]  # more means the text named a kind of document, not one
+        tops = set()
+        for name in _PROPER.findall(text):
+            if name.split()[0] in _NOT_NAMES or len(_alnum(name)) < 3:
+                continue
+            if _SUFFIX.fullmatch(_alnum(name)):
+                continue  # "Inc." says nothing about which company
+            hits = [h for r in retrievers for h in r.search(name, 1, mode="bm25")]
+            if not hits:
+                return []
+            tops.add(max(hits, key=lambda h: h.score).doc_id)
+        return sorted(tops) if len(tops) == 1 else []
 
     def compose(
         self,
@@ -170,9 +212,12 @@ class Router:
         kind: Literal["answer", "draft"] = "answer",
         documents: Sequence[str] = (),
         retrieved: Retrieved | None = None,
+        max_prompt_tokens: int | None = None,
     ) -> Composition:
         """Retrieve (unless ``retrieved`` is given) and build the prompt (``kind`` picks the
         route's ``template`` or its ``draft_template``). See ``retrieve`` for the filters.
+        ``max_prompt_tokens`` caps the prompt below the model's window (the server's limit:
+        one request must not hold the generator for a long prefill); older turns go first.
         """
         route = self.route(route_name)
         template = self.templates.get((route_name, kind))
@@ -190,27 +235,31 @@ class Router:
             )
         if retrieved is None:
             retrieved = self.retrieve(route_name, question, readable, collections, documents, kind)
-        hits, best = list(retrieved.hits), retrieved.best_similarity
+        hits, best, named = list(retrieved.hits), retrieved.best_similarity, retrieved.named
         history = [m for m in messages[:-1] if m.get("role") != "system"]
 
         adapter = route.adapter if kind == "answer" else route.draft_adapter
 
         def refusal(dropped: int) -> Composition:
             return Composition(
-                route_name, [], (), len(hits), dropped, True, best, settings, adapter, 0
+                route_name, [], (), len(hits), dropped, True, best, settings, adapter, 0, named
             )
 
         if retrieved.refused:
             return refusal(0)
-        budget = self.engine.context_window - settings.max_new_tokens
+        engine = self._engine()
+        budget = engine.context_window - settings.max_new_tokens
+        if max_prompt_tokens is not None:
+            budget = min(budget, max_prompt_tokens)
+        turns = len(history)
         used = list(hits)
         bare: int | None = None  # tokens without any chunk, for the current history
         while True:
             prompt = self._messages(route, template, history, question, used)
-            tokens = self.engine.count_tokens(prompt)
+            tokens = engine.count_tokens(prompt)
             if bare is None:
                 without = self._messages(route, template, history, question, [])
-                bare = self.engine.count_tokens(without) if used else tokens
+                bare = engine.count_tokens(without) if used else tokens
             evidence_tokens = tokens - bare
             # The best chunk stays even over context_tokens: only the window is a hard limit.
             if tokens <= budget and (evidence_tokens <= route.context_tokens or len(used) == 1):
@@ -221,8 +270,9 @@ class Router:
                 used = used[:-1]  # drop whole chunks, lowest rank first
             else:
                 raise ValueError(
-                    f"messages: the question alone takes {tokens} tokens; the context window "
-                    f"({self.engine.context_window}) minus max_new_tokens leaves {budget}"
+                    f"messages: the question alone takes {tokens} tokens; the prompt may take "
+                    f"{budget} (the context window {engine.context_window} minus "
+                    f"max_new_tokens, or the server's limits.max_prompt_tokens)"
                 )
         if hits and not used:  # evidence was found but none fits beside the conversation
             return refusal(len(hits))
@@ -240,32 +290,103 @@ class Router:
             settings,
             adapter,
             tokens,
+            named,
+            turns - len(history),
         )
 
     def finish(self, comp: Composition, text: str) -> Answer:
-        """Parse and verify the citations of a generated answer."""
+        """Parse the citations of a generated answer and check each sentence (``claims``):
+        quoted / supported / contradicted / unsupported against the sentence of chunk n it
+        aligns to. The route's ``on_unsupported`` flags, drops or quotes what does not verify.
+        """
         route = self.route(comp.route)
         if comp.refused:
             return Answer(route.refusal, (), 0, True)
-        parsed = citations.parse(text, len(comp.sources))
-        chunks = [s.chunk.text for s in comp.sources]
-        stored = [s.vector for s in comp.sources]
-        vectors = np.stack(stored) if stored and all(v is not None for v in stored) else None
+        parsed = citations.without_repeats(citations.parse(text, len(comp.sources)))
+        nli = self._nli(route.verify.nli_model)
         with self._lock:
-            checks = citations.verify(parsed, chunks, self.embedder.embed, route.verify, vectors)
+            checks = citations.verify(
+                parsed, [s.chunk for s in comp.sources], self.embedder.embed, route.verify, nli
+            )
+        checks = [self._pinpointed(c, comp.sources) for c in checks]
+        refusal = route.refusal.lower().rstrip(".")
+        refused = refusal in parsed.text.lower()
+        backed = {c.sentence for c in checks if c.verified}
+        # Every sentence that does not verify counts, short ones too; the refusal is no claim.
+        failing = [
+            s for s in parsed.sentences if s.text not in backed and refusal not in s.text.lower()
+        ]
+        answer_text = parsed.text
+        if failing and route.on_unsupported != "flag":
+            answer_text, checks = _rewrite(
+                parsed, checks, failing, route.on_unsupported, route.verify.min_quote_score
+            )
+            if not answer_text:  # nothing verified and nothing to quote
+                return Answer(route.refusal, (), parsed.removed, True)
         by_n: dict[int, list[citations.Check]] = {}
         for check in checks:
-            by_n.setdefault(check.n, []).append(check)
+            if check.n:
+                by_n.setdefault(check.n, []).append(check)
         cited = tuple(_citation(comp.sources[n - 1], by_n[n]) for n in sorted(by_n))
-        refused = route.refusal.lower().rstrip(".") in parsed.text.lower()
-        backed = {c.sentence for c in checks if c.verified}
-        unsupported = tuple(
-            s.text
-            for s in parsed.sentences
-            if s.text not in backed
-            and len(citations.content_words(s.text)) >= citations.MIN_CONTENT_WORDS
-        )
-        return Answer(parsed.text, cited, parsed.removed, refused and not cited, unsupported)
+        unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
+        return Answer(answer_text, cited, parsed.removed, refused and not cited, unsupported)
+
+    def check_text(
+        self,
+        route_name: str,
+        text: str,
+        collections: Sequence[str],
+        readable: Callable[[str], bool] = lambda _: True,
+    ) -> list[claims.Judgement]:
+        """Check a text someone wrote (a draft, another model's answer) sentence by sentence:
+        each is aligned to its best sentence among the route's top chunks retrieved for it, in
+        the collections ``readable`` allows, and labelled (``claims.judge``).
+
+        Example: ``claims.report(router.check_text("legal", draft, ["contracts"]))``
+        """
+        route = self.route(route_name)
+        sentences = [s.text for s in citations.parse(text, 0).sentences]  # "[n]" is not ours
+        if not sentences:
+            raise ValueError("text: no sentence to check")
+        allowed = [c for c in collections if readable(c)]
+        nli = self._nli(route.verify.nli_model)
+        out = []
+        with self._lock:
+            vectors = self.embedder.embed(sentences)  # (sentences, dim)
+            for sentence, vector in zip(sentences, vectors):
+                query = vector.reshape(1, -1)  # as embed_query gives it: (1, dim)
+                hits = self._search(sentence, query, allowed, route.top_k, Filters(()))
+                where = {h.chunk.chunk_id: h.collection for h in hits}
+                pool = [s for _, s in citations.sentences_of([h.chunk for h in hits])]
+                pool_vectors = self.embedder.embed([s.text for s in pool]) if pool else vectors[:0]
+                judged = claims.judge(sentence, vector, pool, pool_vectors, route.verify, nli)
+                if judged.evidence is not None:
+                    retriever = self.retriever(where[judged.evidence.chunk_id])
+                    if retriever is not None:
+                        judged = replace(judged, evidence=retriever.pinpoint(judged.evidence))
+                out.append(judged)
+        return out
+
+    def _pinpointed(self, check: citations.Check, sources: Sequence[Source]) -> citations.Check:
+        """The check with its evidence sentence on its own page (not its chunk's range)."""
+        if check.evidence is None or not check.aligned:
+            return check
+        retriever = self.retriever(sources[check.aligned - 1].collection)
+        if retriever is None:
+            return check
+        return replace(check, evidence=retriever.pinpoint(check.evidence))
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise ValueError("this router has no engine: it can retrieve and check, not answer")
+        return self.engine
+
+    def _nli(self, name: str | None) -> claims.NLI | None:
+        if name is None:
+            return None
+        if name not in self._nli_models:
+            self._nli_models[name] = claims.NLI(name)
+        return self._nli_models[name]
 
     def answer(
         self,
@@ -278,7 +399,7 @@ class Router:
         comp = self.compose(route_name, messages, documents=documents)
         if comp.refused:
             return self.finish(comp, "")
-        ticket = self.engine.submit(comp.messages, comp.settings, comp.adapter)
+        ticket = self._engine().submit(comp.messages, comp.settings, comp.adapter)
         return self.finish(comp, ticket.result(timeout).text)
 
     # -- internals --------------------------------------------------------------------------
@@ -339,27 +460,97 @@ def _template(path: Path) -> jinja2.Template:
     raise ValueError(f"prompt template {path} not found (looked in . and {REPO})")
 
 
+SEVERITY = ("quoted", "supported", "unsupported", "contradicted")
+_SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|group|sa|ag|gmbh)$")
+
+
+# Proper names: capitalised words in a row ("Leader Act Ltd", "EZJR", "Fox Mobile").
+_PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
+_NOT_NAMES = frozenset("I The A An Which What Who Where When How Summarise Summarize".split())
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _names_of(doc_id: str) -> set[str]:
+    stem = Path(doc_id).stem
+    names = {_alnum(stem), _alnum(re.split(r"[_,]", stem)[0])}
+    return names | {_SUFFIX.sub("", n) for n in names}
+
+
 def _citation(source: Source, checks: list[citations.Check]) -> dict:
     chunk = source.chunk
+    worst = max((c.label for c in checks), key=SEVERITY.index)
+    # The page of the supporting sentence (a lawyer's pinpoint cite); "pages": the chunk's.
+    own = next(
+        (c.evidence for c in checks if c.evidence is not None and c.aligned == source.n), None
+    )
     return {
         "n": source.n,
         "document": chunk.doc_id,
         "collection": source.collection,
-        "page": chunk.page_start,
+        "page": own.page_start if own is not None else chunk.page_start,
         "pages": chunk.pages or None,
         "heading": chunk.heading or None,
         "chunk_id": chunk.chunk_id,
         "snippet": chunk.text,
         "verified": all(c.verified for c in checks),
+        "label": worst,
         "origin": "model" if any(c.origin == "model" for c in checks) else "attributed",
         "sentences": [
             {
                 "text": c.sentence,
+                "label": c.label,
                 "verified": c.verified,
-                "overlap": round(c.overlap, 3),
-                "similarity": round(c.similarity, 3),
-                "numbers_found": c.numbers_found,
+                "score": c.score,
+                "reason": c.reason,
+                "evidence": _evidence(c.evidence),
             }
             for c in checks
         ],
     }
+
+
+def _evidence(sentence: SearchResult | None) -> dict | None:
+    if sentence is None:
+        return None
+    return {
+        "document": sentence.doc_id,
+        "page": sentence.page_start,
+        "pages": sentence.pages or None,
+        "snippet": sentence.text,
+        "char_start": sentence.char_start,
+        "char_end": sentence.char_end,
+    }
+
+
+def _rewrite(
+    parsed: citations.Parsed,
+    checks: list[citations.Check],
+    failing: list[citations.Sentence],
+    mode: str,
+    min_score: float,
+) -> tuple[str, list[citations.Check]]:
+    """The answer with each unverified sentence dropped, or replaced by the source sentence it
+    aligned to, verbatim and quoted (then labelled ``quoted``), keeping its citation."""
+    out: list[str] = []
+    kept: list[citations.Check] = []
+    for sentence in parsed.sentences:
+        mine = [c for c in checks if c.sentence == sentence.text]
+        if sentence not in failing:
+            marks = "".join(f" [{n}]" for n in sentence.cited)
+            out.append(sentence.text + marks)
+            kept += mine
+            continue
+        quotable = [
+            c for c in mine if c.evidence is not None and c.aligned and c.score >= min_score
+        ]
+        if mode == "quote" and quotable:
+            best = quotable[0]
+            quote = f'"{best.evidence.text}"'  # type: ignore[union-attr]
+            out.append(f"{quote} [{best.aligned}]")
+            kept.append(
+                replace(best, sentence=quote, n=best.aligned, label="quoted", reason="quoted")
+            )
+    return " ".join(out), kept

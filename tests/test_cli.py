@@ -73,6 +73,18 @@ def test_sync_list_show_search_remove(tmp_path, docs_folder):
     assert hits[0]["doc_id"] == "shipping.txt" and hits[0]["rank"] == 1
     table = _hybrid("search", "shop", "cookies", "--source", "*.html", index_dir=index_dir)
     assert "privacy.html" in table.stdout and table.returncode == 0
+    draft = tmp_path / "draft.txt"
+    draft.write_text(
+        "Sale items can be returned within 30 days.\nStandard delivery takes 3-5 business days.\n"
+    )
+    checked = _hybrid("verify", "shop", str(draft), "--json", index_dir=index_dir)
+    assert checked.returncode == 0, checked.stderr
+    labels = [s["label"] for s in json.loads(checked.stdout)["sentences"]]
+    assert labels == ["contradicted", "quoted"]  # 30 days vs 14; the shipping sentence
+    table = _hybrid("verify", "shop", str(draft), index_dir=index_dir)
+    assert "contradicted" in table.stdout and "refunds.md" in table.stdout
+    missing = _hybrid("verify", "nope", str(draft), index_dir=index_dir)
+    assert missing.returncode == 1 and "'nope' does not exist" in missing.stderr
     assert _hybrid("index", "remove", "shop", "--yes", index_dir=index_dir).returncode == 0
     assert _hybrid("index", "list", index_dir=index_dir).stdout.count("shop") == 0
 

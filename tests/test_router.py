@@ -107,8 +107,12 @@ def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_fol
     assert citation["document"] == "refunds.md" and citation["collection"] == "shop"
     assert citation["verified"] and citation["origin"] == "model"
     assert "14 days" in citation["snippet"] and citation["heading"]
+    assert citation["label"] in ("quoted", "supported")
     wrong = router.finish(comp, "Sale items can be returned within 90 days [1].")
     assert wrong.citations[0]["verified"] is False
+    assert wrong.citations[0]["label"] == "contradicted"
+    [checked] = wrong.citations[0]["sentences"]
+    assert "14 days" in checked["evidence"]["snippet"] and "90" in checked["reason"]
     assert wrong.unsupported == ("Sale items can be returned within 90 days.",)
 
     tickets = router.answer("shop", user(REFUND))  # compose + generate + finish
@@ -148,3 +152,58 @@ def test_sentence_score_floor_refuses(tmp_path, embedder, engine, docs_folder):
     )
     comp = router.compose("shop", user(REFUND))
     assert comp.refused and comp.sources == ()
+
+
+def test_on_unsupported_drops_or_quotes_the_source(tmp_path, embedder, engine, docs_folder):
+    wrong = "Sale items can be returned within 90 days [1]."
+    quoting = router_for(tmp_path / "q", embedder, engine, docs_folder, on_unsupported="quote")
+    comp = quoting.compose("shop", user(REFUND))
+    quoted = quoting.finish(comp, wrong)
+    [citation] = quoted.citations
+    assert quoted.text.startswith('"') and "14 days" in quoted.text and "90" not in quoted.text
+    assert quoted.text.endswith(f"[{citation['n']}]") and citation["label"] == "quoted"
+    assert quoted.unsupported == () and not quoted.refused
+    dropping = router_for(tmp_path / "d", embedder, engine, docs_folder, on_unsupported="drop")
+    comp = dropping.compose("shop", user(REFUND))
+    kept = dropping.finish(comp, "Sale items can be returned within 14 days [1]. " + wrong)
+    assert "90" not in kept.text and "14 days" in kept.text
+    nothing = dropping.finish(comp, wrong)
+    assert nothing.refused and nothing.text == dropping.route("shop").refusal
+
+
+def test_drafts_search_within_the_document_the_instruction_names(
+    tmp_path, embedder, engine, docs_folder
+):
+    router = router_for(
+        tmp_path, embedder, engine, docs_folder, draft_template="prompts/legal_draft.j2"
+    )
+    assert router.named_documents("Summarise the Refunds policy.", ["shop"]) == ["refunds.md"]
+    assert router.named_documents("What does it say about the moon?", ["shop"]) == []
+    # No file name, but proper names that only one document holds: the parties, say.
+    assert router.named_documents("What do we promise about Express and Standard?", ["shop"]) == [
+        "shipping.txt"
+    ]
+    assert router.named_documents("Compare Express with Analytics.", ["shop"]) == []  # two
+    draft = router.retrieve(
+        "shop", "What does the shipping document say about returns?", kind="draft"
+    )
+    assert draft.named == ("shipping.txt",)
+    assert {h.chunk.doc_id for h in draft.hits} == {"shipping.txt"}  # not refunds.md
+    answer = router.retrieve("shop", "What does the shipping document say about returns?")
+    assert answer.named == () and "refunds.md" in {h.chunk.doc_id for h in answer.hits}
+
+
+def test_a_prompt_token_cap_drops_older_turns_first(tmp_path, embedder, engine, docs_folder):
+    router = router_for(tmp_path, embedder, engine, docs_folder, top_k=1)
+    history = [
+        {"role": "user", "content": "Tell me about parcels."},
+        {"role": "assistant", "content": "Parcels travel far."},
+    ]
+    free = router.compose("shop", history + user(REFUND), max_new_tokens=8)
+    capped = router.compose(
+        "shop", history + user(REFUND), max_new_tokens=8, max_prompt_tokens=free.prompt_tokens - 1
+    )
+    assert free.dropped_turns == 0 and capped.dropped_turns >= 1
+    assert capped.prompt_tokens < free.prompt_tokens and capped.sources  # the evidence stays
+    with pytest.raises(ValueError, match="limits.max_prompt_tokens"):
+        router.compose("shop", user(REFUND), max_prompt_tokens=5)

@@ -8,11 +8,17 @@ graphs are reused; a streamer splits each step's (batch,) tokens by row.
 from __future__ import annotations
 
 import torch
-from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    GenerationConfig,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 from transformers.generation.streamers import BaseStreamer
 
 from hybrid.runtime.job import Job
-from hybrid.runtime.scheduler import BASE
+from hybrid.runtime.scheduler import BASE, guard
 
 
 def generate_batch(
@@ -61,6 +67,7 @@ def generate_batch(
             generation_config=gen,
             streamer=streamer,
             stopping_criteria=StoppingCriteriaList([_RowsDone(jobs, rows)]),
+            logits_processor=LogitsProcessorList([_Guard(jobs)]),
             **extra,
         )
     streamer.end()
@@ -84,6 +91,16 @@ class _RowStreamer(BaseStreamer):
         for job in self.jobs:
             if not job.done:
                 job.finish("length")
+
+
+class _Guard(LogitsProcessor):
+    """The rows' repetition guards on their generated tokens (``scheduler.guard``)."""
+
+    def __init__(self, jobs: list[Job]):
+        self.jobs = jobs
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        return guard(scores, self.jobs)  # filler rows (beyond the jobs) are left alone
 
 
 class _RowsDone(StoppingCriteria):

@@ -61,6 +61,7 @@ class RemoteEngine:
             "max_tokens": settings.max_new_tokens,
             "temperature": settings.temperature,
             "top_p": settings.top_p,
+            **({"stop": list(settings.stop)[:4]} if settings.stop else {}),  # OpenAI: at most 4
         }
         threading.Thread(target=self._run, args=(body, ticket), daemon=True).start()
         return ticket

@@ -122,8 +122,37 @@ class RunningBatch:
         return {"adapter_names": [job.adapter or BASE for job in jobs]}
 
 
+def guard(logits: torch.Tensor, jobs: Sequence[Job]) -> torch.Tensor:
+    """Apply each row's ``repetition_penalty`` and ``no_repeat_ngram`` to (rows, vocab) logits,
+    counting the row's generated tokens only, never its prompt (a RAG answer copies from it)."""
+    for i, job in enumerate(jobs):
+        settings = job.settings
+        if settings.repetition_penalty <= 1.0 and not settings.no_repeat_ngram:
+            continue  # the default: nothing to do
+        out = job.out
+        if not out:
+            continue
+        if settings.repetition_penalty > 1.0:
+            seen = torch.tensor(sorted(set(out)), device=logits.device)
+            row = logits[i, seen]
+            logits[i, seen] = torch.where(
+                row > 0, row / settings.repetition_penalty, row * settings.repetition_penalty
+            )
+        n = settings.no_repeat_ngram
+        if n > 0 and len(out) >= n:
+            prefix = out[len(out) - n + 1 :] if n > 1 else []
+            banned = {
+                out[k + n - 1] for k in range(len(out) - n + 1) if out[k : k + n - 1] == prefix
+            }
+            if banned:
+                logits[i, sorted(banned)] = float("-inf")
+    return logits
+
+
 def choose(logits: torch.Tensor, jobs: Sequence[Job]) -> torch.Tensor:
-    """Next token per row (rows, vocab) -> (rows,): greedy, or temperature + top-p sampling."""
+    """Next token per row (rows, vocab) -> (rows,): greedy, or temperature + top-p sampling,
+    after the rows' repetition guards."""
+    logits = guard(logits.clone(), jobs)
     tokens = logits.argmax(dim=-1)
     for i, job in enumerate(jobs):
         settings = job.settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from hybrid.runtime.engine import Engine
 from hybrid.serve.auth import Auth, Principal
 from hybrid.serve.metrics import Metrics
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -33,16 +35,21 @@ class Services:
     router: Router
     auth: Auth
     metrics: Metrics = field(default_factory=Metrics)
-    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.time)
-    _ingest_embedder: Embedder | None = None
+    _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)
+    _ingest_guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def ingest_embedder(self) -> Embedder:
-        """A second embedder for uploads, so a long ingest never shares a tokenizer with
-        queries (fast tokenizers are not thread-safe). Created on the first upload."""
-        if self._ingest_embedder is None:
-            self._ingest_embedder = Embedder(self.config.embedder)
-        return self._ingest_embedder
+    def ingest_slot(self, collection: str) -> tuple[threading.Lock, Embedder]:
+        """The collection's own upload lock and embedder: an upload to one collection never
+        waits for another's (no server-wide lock, none held while a file lock is awaited),
+        and never shares a tokenizer with queries or other uploads (fast tokenizers are not
+        thread-safe). Created on the collection's first upload."""
+        with self._ingest_guard:  # held only to look up or create the pair, never to ingest
+            lock, embedder = self._ingest.get(collection, (threading.Lock(), None))
+            if embedder is None:
+                embedder = Embedder(self.config.embedder)
+            self._ingest[collection] = (lock, embedder)
+        return lock, embedder
 
 
 def services(request: Request) -> Services:
@@ -55,8 +62,11 @@ def principal(request: Request, s: Services = Depends(services)) -> Principal:
 
 def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> FastAPI:
     """Example: ``uvicorn.run(create_app(config, create_engine(config.runtime), embedder))``"""
-    from hybrid.serve import chat, documents, drafts
+    from hybrid.knowledge.sync import clean_stale
+    from hybrid.serve import chat, documents, drafts, verify
 
+    for name in clean_stale(config.index_dir):  # debris of syncs killed before this start
+        log.info("removed a killed sync's leftovers in collection %s", name)
     s = Services(config, engine, Router(config, engine, embedder), Auth(config.serve))
 
     @asynccontextmanager
@@ -68,6 +78,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     app.state.services = s
     app.include_router(chat.router)
     app.include_router(drafts.router)
+    app.include_router(verify.router)
     app.include_router(documents.router)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
@@ -81,13 +92,13 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
             "status": "ok",
             "engine": engine.name,
             "queue": engine.pending(),
-            "routes": sorted(config.routes),
+            "routes": sorted(config.routes) if config.serve.metrics_public else None,
             "uptime_s": round(time.time() - s.started, 1),
         }
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:
-        if not config.serve.public_metrics:
+        if not config.serve.metrics_public:
             s.auth.require(s.auth.identify(request), "metrics")
         s.metrics.queue.set(engine.pending())
         return Response(s.metrics.render(), media_type="text/plain; version=0.0.4")
@@ -130,6 +141,13 @@ def _errors(app: FastAPI) -> None:
             parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg')}{shown}")
         param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
         return JSONResponse(error_body("; ".join(parts), 422, param), 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # A bug, not the client's fault: logged with its traceback, answered in the API's
+        # error shape (never Starlette's plain-text page), and the server keeps serving.
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body(f"internal error ({type(error).__name__})", 500), 500)
 
 
 class Observe:

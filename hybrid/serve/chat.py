@@ -120,7 +120,14 @@ class Run:
         loop = asyncio.get_running_loop()
         try:
             comp = await run_in_threadpool(
-                s.router.compose, route, messages, who.may_read, collections, max_new_tokens, kind
+                s.router.compose,
+                route,
+                messages,
+                who.may_read,
+                collections,
+                max_new_tokens,
+                kind,
+                max_prompt_tokens=s.config.serve.limits.max_prompt_tokens,
             )
         except ValueError as error:
             raise HTTPException(400, str(error)) from None
@@ -199,6 +206,7 @@ class Run:
         m.tokens.labels(route, "prompt").inc(self.comp.prompt_tokens)
         m.tokens.labels(route, "completion").inc(self.completion_tokens)
         m.removed.labels(route).inc(answer.removed_citations)
+        m.unsupported.labels(route).inc(len(answer.unsupported))
         if answer.refused:
             m.refusals.labels(route).inc()
         for c in answer.citations:
@@ -219,6 +227,7 @@ class Run:
             "retrieved": self.comp.retrieved,
             "used": len(self.comp.sources),
             "dropped": self.comp.dropped,
+            "dropped_turns": self.comp.dropped_turns,  # history left out (limits)
             "best_similarity": None if best is None else round(best, 4),
             "refused": answer.refused,
             "removed_citations": answer.removed_citations,
@@ -336,10 +345,13 @@ def check_collections(
     if not wanted:
         raise HTTPException(400, "collections: give at least one, or leave the field out")
     for name in wanted:
+        try:
+            store.check_name(name)
+        except ValueError as error:  # "" or "../x": a bad request, never a server error
+            raise HTTPException(400, f"collections: {error}") from None
         if route is not None and name not in route.collections:
-            raise HTTPException(
-                400, f"collections: {name!r} is not read by this route ({list(route.collections)})"
-            )
+            shown = [c for c in route.collections if who.may_read(c)]  # never name the rest
+            raise HTTPException(400, f"collections: {name!r} is not read by this route ({shown})")
         if not who.may_read(name):
             raise HTTPException(403, f"key {who.name!r} may not read collection {name!r}")
         if store.current_version(store.collection_dir(s.config.index_dir, name)) is None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Depends, HTTPException
 
-from hybrid.citations import CITATION
-from hybrid.router import Answer
+from hybrid.citations import parse
+from hybrid.router import SEVERITY, Answer
 from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal
 from hybrid.serve.chat import Run, acquire, check_collections, check_max_tokens, check_route
@@ -39,7 +37,7 @@ async def draft(
             s.auth.release(who)
         else:
             run.close()  # also cancels generation when the client went away
-    draft_text, footnotes = footnoted(answer)
+    draft_text, footnotes, points = footnoted(answer)
     documents: dict[tuple[str, str], set[int]] = {}
     for note in footnotes:
         pages = documents.setdefault((note["collection"], note["document"]), set())
@@ -49,7 +47,9 @@ async def draft(
         "id": run.id.replace("chatcmpl", "draft"),
         "route": body.route,
         "draft": draft_text,
+        "points": points,
         "footnotes": footnotes,
+        "named_documents": list(run.comp.named),  # the documents the instruction named
         "documents": [
             {"collection": c, "document": d, "pages": sorted(p)}
             for (c, d), p in sorted(documents.items())
@@ -57,49 +57,60 @@ async def draft(
         "refused": answer.refused,
         "finish_reason": reason,
         "retrieval": run.retrieval(answer)
-        | {"collections": collections or list(route.collections)},
+        | {"collections": [c for c in collections or route.collections if who.may_read(c)]},
         "usage": run.usage(),
     }
 
 
-def footnoted(answer: Answer) -> tuple[str, list[dict]]:
-    """Turn chunk numbers [n] into footnotes [^1], [^2]... numbered by first use; sentences
-    the verifier attributed get their footnote appended.
+def footnoted(answer: Answer) -> tuple[str, list[dict], list[dict]]:
+    """Number the draft's sentences as points and turn chunk numbers [n] into footnotes [^1],
+    [^2]... numbered by first use; sentences the verifier attributed get their footnote too.
+    Each footnote quotes the source sentence that supports the point, on its own page.
 
-    Example: ``"Fees are due monthly [3]."`` -> ``"Fees are due monthly [^1]."`` + footnote 1.
+    Example: ``"Fees are due monthly [3]."`` -> ``"1. Fees are due monthly[^1]"`` + footnote 1.
     """
     by_chunk = {c["n"]: c for c in answer.citations}
     order: dict[int, int] = {}
-
-    def number(n: int) -> int:
-        return order.setdefault(n, len(order) + 1)
-
-    def replace(match: re.Match[str]) -> str:
-        chunks = [int(n) for n in match.group(1).split(",") if int(n) in by_chunk]
-        return "".join(f"[^{number(n)}]" for n in chunks)
-
-    text = CITATION.sub(replace, answer.text)
-    for citation in answer.citations:
-        for sentence in citation["sentences"]:
-            if citation["origin"] == "attributed" and sentence["text"] in text:
-                marker = f"[^{number(citation['n'])}]"
-                at = text.index(sentence["text"]) + len(sentence["text"])
-                text = text[:at] + marker + text[at:]
+    points = []
+    for sentence in parse(answer.text, max(by_chunk, default=0)).sentences:
+        chunks = [n for n in sentence.cited if n in by_chunk]
+        checks = [
+            (c["n"], x)
+            for c in answer.citations
+            for x in c["sentences"]
+            if x["text"] == sentence.text
+        ]
+        chunks += [n for n, _ in checks if n not in chunks]  # attributed by the verifier
+        marks = [order.setdefault(n, len(order) + 1) for n in chunks]
+        labels = [x["label"] for _, x in checks]
+        points.append(
+            {
+                "n": len(points) + 1,
+                "text": sentence.text,
+                "label": max(labels, key=SEVERITY.index) if labels else None,
+                "footnotes": marks,
+            }
+        )
+    text = "\n".join(
+        f"{p['n']}. {p['text']}" + "".join(f"[^{m}]" for m in p["footnotes"]) for p in points
+    )
     footnotes = []
     for n, m in sorted(order.items(), key=lambda item: item[1]):
         c = by_chunk[n]
-        where = f", page {c['pages']}" if c["pages"] else ""
+        support = next((x["evidence"] for x in c["sentences"] if x["evidence"]), None)
+        page = support["page"] if support else c["page"]
+        where = f", page {page}" if page is not None else ""
         footnotes.append(
             {
                 "n": m,
                 "label": f"[^{m}]: {c['document']}{where}",
                 "document": c["document"],
                 "collection": c["collection"],
-                "page": c["page"],
+                "page": page,
                 "pages": c["pages"],
-                "snippet": c["snippet"],
+                "snippet": support["snippet"] if support else c["snippet"],
                 "verified": c["verified"],
                 "origin": c["origin"],
             }
         )
-    return text, footnotes
+    return text, footnotes, points

@@ -50,6 +50,12 @@ class Metrics:
             ["route"],
             registry=r,
         )
+        self.unsupported = Counter(
+            "hybrid_unsupported_sentences",
+            "Answer sentences that did not verify (contradicted or unsupported), short ones too",
+            ["route"],
+            registry=r,
+        )
         self.refusals = Counter(
             "hybrid_refusals",
             "Answers that said the documents do not cover it",

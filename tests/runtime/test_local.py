@@ -103,7 +103,7 @@ def test_rows_stop_at_their_own_limit_and_stream_token_by_token(tiny_llama: Path
     engine = engine_for(tiny_llama, max_wait_ms=200)
     try:
         short = engine.submit(user("Hello"), GenerationSettings(max_new_tokens=3))
-        long = engine.submit(user("Hello"), GenerationSettings(max_new_tokens=20))
+        long = engine.submit(user("Hello"), GenerationSettings(max_new_tokens=20, stop_loops=False))
         events = list(long.events(timeout=60))
         result = short.result(timeout=60)
     finally:
@@ -119,7 +119,7 @@ def test_rows_stop_at_their_own_limit_and_stream_token_by_token(tiny_llama: Path
 
 def test_cancel_stops_a_request_and_a_full_queue_says_overloaded(tiny_llama: Path):
     engine = engine_for(tiny_llama, max_batch=1, max_wait_ms=0, max_queue=1)
-    long = GenerationSettings(max_new_tokens=200)
+    long = GenerationSettings(max_new_tokens=200, stop_loops=False)  # a random model loops
     try:
         first = engine.submit(user("Hello"), long)
         events = first.events(timeout=60)

@@ -63,6 +63,17 @@ def test_page_streams_an_answer_and_opens_cited_snippets(server: Server, tmp_pat
         snippet.wait_for(state="visible")
         assert "Royalties" in snippet.inner_text()
 
+        # "Check a draft": each sentence gets its label; a wrong date shows as contradicted.
+        page.fill(
+            "#draft", "The Wireless Content License Agreement is dated as of December 20, 2004."
+        )
+        page.click("#check")
+        page.wait_for_selector(".claim", timeout=60_000)
+        claim = page.locator(".claim").first
+        assert claim.locator(".badge").inner_text() == "contradicted"
+        assert "December 16, 2004" in claim.inner_text()  # the source sentence it aligned to
+        assert errors == []
+
         SCREENSHOTS.mkdir(exist_ok=True)
         for path in (tmp_path / "page.png", SCREENSHOTS / "agents-page.png"):
             page.screenshot(path=str(path), full_page=True)

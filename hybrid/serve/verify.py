@@ -1,0 +1,35 @@
+"""``POST /v1/verify``: check any text (a draft a person or a model wrote) against collections."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from hybrid import claims
+from hybrid.serve.app import Services, principal, services
+from hybrid.serve.auth import Principal
+from hybrid.serve.chat import acquire, check_collections, check_route
+from hybrid.serve.schemas import VerifyRequest
+
+router = APIRouter()
+
+
+@router.post("/v1/verify")
+async def verify(
+    body: VerifyRequest, who: Principal = Depends(principal), s: Services = Depends(services)
+) -> dict:
+    """Each sentence of ``text`` labelled quoted / supported / contradicted / unsupported,
+    with the source sentence it aligned to (document, page, snippet, offsets)."""
+    s.auth.require(who, "draft")  # legal and above, as for drafts
+    check_route(s, who, body.route)
+    collections = check_collections(s, who, None, body.collections) or []
+    acquire(s, who)
+    try:
+        judged = await run_in_threadpool(
+            s.router.check_text, body.route, body.text, collections, who.may_read
+        )
+    except ValueError as error:
+        raise HTTPException(400, str(error)) from None
+    finally:
+        s.auth.release(who)
+    return {"route": body.route, "collections": collections, **claims.report(judged)}
