@@ -48,10 +48,3 @@ def test_select_ranks_by_the_question_and_drops_repeats(embedder):
     assert chosen[0].score >= chosen[1].score >= chosen[2].score
     assert chosen[0].vector.shape == (embedder.dimension,)
     assert evidence.select(question, embedder.embed_query(question), [], embedder.embed, 3, 0) == []
-
-
-def test_overlap_weights_the_words_that_tell_candidates_apart():
-    texts = ["Plan Orbit 10 costs $15 a month.", "Plan Orbit 50 costs $30 a month.", "Hi."]
-    scores = evidence.overlap("How much does the Orbit 50 plan cost?", texts)
-    assert scores.shape == (3,) and scores[1] > scores[0] > scores[2] == 0.0
-    assert scores[1] <= 1.0 and evidence.overlap("the a of", texts).tolist() == [0.0] * 3

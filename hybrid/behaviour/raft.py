@@ -97,13 +97,14 @@ def make_example(
     p_no_oracle: float,
     rng: random.Random,
     insert_oracle: bool = True,
+    oracle_position: str = "random",
 ) -> Example | None:
     """One RAFT example for a question, or None when the route refuses before generating.
 
-    The evidence keeps the order the route serves it in (best first), so the model learns how
-    far to trust the ranking. Where retrieval missed the answer, the oracle sentence takes the
-    last place (``insert_oracle``; otherwise there is no example): it is the weakest evidence
-    that made the cut, not a random one.
+    The evidence keeps the order the route serves it in (best first). Where retrieval missed
+    the answer, the oracle sentence replaces one of the evidence (``insert_oracle``; otherwise
+    there is no example): at a random place, or the last one (the weakest evidence that made
+    the cut, so that the model learns how far to trust the ranking).
     """
     retrieved = router.retrieve(route, qa.question, documents=qa.scope)
     if retrieved.refused:
@@ -121,8 +122,11 @@ def make_example(
         if not oracles:
             return None
         size = len(hits) or 1
-        hits = [*hits[: size - 1], Hit(collection, replace(oracles[0], rank=size), None)]
-        gold = [size - 1]
+        position = size - 1 if oracle_position == "last" else rng.randrange(size)
+        hit = Hit(collection, replace(oracles[0], rank=position + 1), None)
+        hits = hits[: size - 1]
+        hits.insert(min(position, len(hits)), hit)
+        gold = [hits.index(hit)]
     if gold:
         target = " ".join(f"{hits[i].chunk.text} [{i + 1}]" for i in sorted(gold)[:2])
     else:
@@ -178,7 +182,14 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
             )
             for _ in range(source.repeat if split == "train" else 1):
                 example = make_example(
-                    router, "raft", collection, qa, raft.p_no_oracle, rng, source.insert_oracle
+                    router,
+                    "raft",
+                    collection,
+                    qa,
+                    raft.p_no_oracle,
+                    rng,
+                    source.insert_oracle,
+                    raft.oracle_position,
                 )
                 if example is not None:
                     sets[split].append(example)

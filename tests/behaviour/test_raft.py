@@ -167,9 +167,14 @@ def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embe
     router = Router(config, PromptBudget(str(tiny_llama)), embedder)  # type: ignore[arg-type]
     # Asked about backups, the answer is the payment sentence: retrieval ranks it nowhere near.
     qa = QA("How long are backups kept?", ("Payment details",), ("all.txt",))
-    example = make_example(router, "support", "kb", qa, 0.0, random.Random(0))
+    example = make_example(router, "support", "kb", qa, 0.0, random.Random(0), True, "last")
     prompt, target = example.messages[0].content, example.messages[1].content
     first = re.search(r"^\[1\] (.+) \(all\.txt\)$", prompt, flags=re.MULTILINE).group(1)
     assert first == "Backups are kept for 90 days."  # the route's own best, still first
     assert target == "Payment details are processed by our card processor. [2]"
     assert make_example(router, "support", "kb", qa, 0.0, random.Random(0), False) is None
+    placed = [
+        make_example(router, "support", "kb", qa, 0.0, random.Random(seed)).messages[1].content
+        for seed in range(8)
+    ]
+    assert {t[-3:] for t in placed} == {"[1]", "[2]"}  # random places (the shipped recipe)
