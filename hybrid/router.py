@@ -134,12 +134,15 @@ class Router:
         wanted = tuple(collections) if collections is not None else route.collections
         allowed = [c for c in wanted if readable(c)]
         named: tuple[str, ...] = ()
+        query = question
         with self._lock:
             if kind == "draft" and not documents:
-                # "the GluMobile agreement": search within that document, not the whole shelf.
+                # "the GluMobile agreement": search within that document, not the whole shelf,
+                # for what the instruction asks; inside it the names tell nothing apart.
                 named = documents = tuple(self.named_documents(question, allowed))
-            vector = self.embedder.embed_query(question) if allowed else None
-            hits = self._search(question, vector, allowed, route.top_k, Filters(tuple(documents)))
+                query = _without_names(question) if named else question
+            vector = self.embedder.embed_query(query) if allowed else None
+            hits = self._search(query, vector, allowed, route.top_k, Filters(tuple(documents)))
             best = max(
                 (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
             )
@@ -467,6 +470,13 @@ _SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|g
 # Proper names: capitalised words in a row ("Leader Act Ltd", "EZJR", "Fox Mobile").
 _PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
 _NOT_NAMES = frozenset("I The A An Which What Who Where When How Summarise Summarize".split())
+
+
+def _without_names(text: str) -> str:
+    """The instruction without its proper names: "Which law governs the agreement between
+    Leader Act Ltd and EZJR?" -> "Which law governs the agreement between and ?"."""
+    kept = _PROPER.sub(lambda m: m[0] if m[0].split()[0] in _NOT_NAMES else "", text)
+    return " ".join(kept.split()) or text
 
 
 def _alnum(text: str) -> str:

@@ -207,3 +207,11 @@ def test_a_prompt_token_cap_drops_older_turns_first(tmp_path, embedder, engine, 
     assert capped.prompt_tokens < free.prompt_tokens and capped.sources  # the evidence stays
     with pytest.raises(ValueError, match="limits.max_prompt_tokens"):
         router.compose("shop", user(REFUND), max_prompt_tokens=5)
+
+
+def test_a_named_document_is_searched_for_what_is_asked_not_for_its_names():
+    from hybrid.router import _without_names
+
+    asked = "Which law governs the agreement between Leader Act Ltd and EZJR?"
+    assert _without_names(asked) == "Which law governs the agreement between and ?"
+    assert _without_names("Summarise it.") == "Summarise it."
