@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -82,8 +82,12 @@ def without_repeats(parsed: Parsed) -> Parsed:
             kept.append(sentence)
     if len(kept) == len(parsed.sentences):
         return parsed
-    text = " ".join(s.text + "".join(f" [{n}]" for n in s.cited) for s in kept)
-    return Parsed(text, tuple(kept), parsed.removed)
+    return Parsed(" ".join(render(s) for s in kept), tuple(kept), parsed.removed)
+
+
+def render(sentence: Sentence) -> str:
+    """A sentence with its citations: ``"Refunds take 5 days. [1]"``."""
+    return sentence.text + "".join(f" [{n}]" for n in sentence.cited)
 
 
 def _numbers_in(text: str) -> list[int]:
@@ -124,6 +128,7 @@ def verify(
     embed: Callable[[list[str]], np.ndarray],
     config: VerifyConfig,
     nli: claims.NLI | None = None,
+    source_vectors: Sequence[np.ndarray | None] = (),
 ) -> list[Check]:
     """Label every (sentence, n) pair; attribute uncited sentences to their best source.
 
@@ -131,7 +136,9 @@ def verify(
     supported, contradicted or unsupported, with the source sentence as evidence); the other
     chunks' sentences are the context a swapped word may come from. An uncited sentence is
     aligned over all chunks and, when verified and ``attribute_uncited``, cited where it
-    aligned; otherwise it is listed with n = 0.
+    aligned; otherwise it is listed with n = 0. ``source_vectors`` (the sources' stored
+    embeddings, (dim,) each) are reused where a source is a single sentence (evidence
+    sentences): only the answer and the sentences of whole chunks are embedded again.
     Example: ``verify(parse("Refunds take 9 days [1].", 1), [hit], embed, VerifyConfig())``
     gives one ``Check`` labelled ``contradicted`` when ``hit`` says 5 days.
     """
@@ -139,8 +146,20 @@ def verify(
         return []
     pool = sentences_of(sources)
     texts = [s.text for s in parsed.sentences]
-    vectors = embed(texts + [sentence.text for _, sentence in pool])  # (answer + pool, dim)
-    claim_vectors, pool_vectors = vectors[: len(texts)], vectors[len(texts) :]
+    stored = {
+        j: source_vectors[n - 1]
+        for j, (n, sentence) in enumerate(pool)
+        if n <= len(source_vectors)
+        and source_vectors[n - 1] is not None
+        and sentence.text == sources[n - 1].text
+    }
+    fresh = [j for j in range(len(pool)) if j not in stored]
+    vectors = embed(texts + [pool[j][1].text for j in fresh])  # (answer + fresh, dim)
+    claim_vectors = vectors[: len(texts)]
+    pool_vectors = np.empty((len(pool), vectors.shape[1]), dtype=vectors.dtype)
+    for j, vector in stored.items():
+        pool_vectors[j] = vector
+    pool_vectors[fresh] = vectors[len(texts) :]
     numbers_of = np.array([n for n, _ in pool])
     sentences = [sentence for _, sentence in pool]
     checks = []
@@ -149,7 +168,8 @@ def verify(
         for n in cited:
             # Align inside chunk n (all chunks for an uncited sentence); the rest is context.
             inside = np.flatnonzero(numbers_of == n) if n else np.arange(len(pool))
-            order = [*inside, *(j for j in range(len(pool)) if j not in set(inside))]
+            outside = np.setdiff1d(np.arange(len(pool)), inside)
+            order = [*inside, *outside]
             judged = claims.judge(
                 sentence.text,
                 claim_vectors[i],
@@ -170,3 +190,79 @@ def verify(
                 Check(sentence.text, source_n, label, where, judged.score, reason, origin, aligned)
             )
     return checks
+
+
+def rewrite(
+    parsed: Parsed,
+    checks: list[Check],
+    failing: list[Sentence],
+    mode: str,
+    min_score: float,
+) -> tuple[str, list[Check]]:
+    """The answer with each ``failing`` sentence dropped (``mode`` "drop") or replaced by the
+    source sentence it aligned to, verbatim and quoted (then labelled ``quoted``), when that
+    scores at least ``min_score`` ("quote"); the checks that stay."""
+    out: list[str] = []
+    kept: list[Check] = []
+    for sentence in parsed.sentences:
+        mine = [c for c in checks if c.sentence == sentence.text]
+        if sentence not in failing:
+            out.append(render(sentence))
+            kept += mine
+            continue
+        quotable = [
+            c for c in mine if c.evidence is not None and c.aligned and c.score >= min_score
+        ]
+        if mode == "quote" and quotable:
+            best = quotable[0]
+            quote = f'"{best.evidence.text}"'  # type: ignore[union-attr]
+            out.append(f"{quote} [{best.aligned}]")
+            kept.append(
+                replace(best, sentence=quote, n=best.aligned, label="quoted", reason="quoted")
+            )
+    return " ".join(out), kept
+
+
+def describe(chunk: SearchResult, collection: str, n: int, checks: list[Check]) -> dict:
+    """Citation ``n`` as the API shows it: its chunk, its worst label, each checked sentence
+    with the source sentence it aligned to."""
+    worst = max((c.label for c in checks), key=claims.SEVERITY.index)
+    # The page of the supporting sentence (a lawyer's pinpoint cite); "pages": the chunk's.
+    own = next((c.evidence for c in checks if c.evidence is not None and c.aligned == n), None)
+    return {
+        "n": n,
+        "document": chunk.doc_id,
+        "collection": collection,
+        "page": own.page_start if own is not None else chunk.page_start,
+        "pages": chunk.pages or None,
+        "heading": chunk.heading or None,
+        "chunk_id": chunk.chunk_id,
+        "snippet": chunk.text,
+        "verified": all(c.verified for c in checks),
+        "label": worst,
+        "origin": "model" if any(c.origin == "model" for c in checks) else "attributed",
+        "sentences": [
+            {
+                "text": c.sentence,
+                "label": c.label,
+                "verified": c.verified,
+                "score": c.score,
+                "reason": c.reason,
+                "evidence": _evidence(c.evidence),
+            }
+            for c in checks
+        ],
+    }
+
+
+def _evidence(sentence: SearchResult | None) -> dict | None:
+    if sentence is None:
+        return None
+    return {
+        "document": sentence.doc_id,
+        "page": sentence.page_start,
+        "pages": sentence.pages or None,
+        "snippet": sentence.text,
+        "char_start": sentence.char_start,
+        "char_end": sentence.char_end,
+    }

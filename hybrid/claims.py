@@ -28,27 +28,14 @@ from typing import Literal
 import numpy as np
 
 from hybrid.config_serve import VerifyConfig
+from hybrid.figures import NAMED, NUMBER_WORDS, claim_figures, figures
 from hybrid.knowledge.lexical import tokenize
 from hybrid.knowledge.search import SearchResult
 
 Label = Literal["quoted", "supported", "contradicted", "unsupported"]
 VERIFIED: tuple[Label, ...] = ("quoted", "supported")
+SEVERITY: tuple[Label, ...] = ("quoted", "supported", "unsupported", "contradicted")  # worst last
 
-_SMALL = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty"
-).split()
-NUMBER_WORDS = {word: i for i, word in enumerate(_SMALL)}
-NUMBER_WORDS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
-NUMBER_WORDS |= {"eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12}
-NUMBER_WORDS |= {"twice": 2}  # not "once" ("once we have it") nor "second" (a unit)
-NAMED = (
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday"
-).split()
-# Durations convert, so "two weeks" is "14 days" and "a year" is "12 months".
-_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365, "hour": 1 / 24, "minute": 1 / 1440}
-# "nothing" usually means free ("costs nothing"), so it is not a negation here.
 _NEGATION = re.compile(
     r"\b(?:not|no|never|cannot|none|neither|nor|without|nobody|non|\w+n't)\b", re.I
 )
@@ -66,7 +53,6 @@ _GENERIC = frozenset(
         ]
     )[0]
 )
-_DURATION_AFTER = frozenset("for within in after about over than".split())
 _CLAUSE = re.compile(
     r"[,;:()]|\b(?:but|while|whereas|except|unless|although|however|if|even|when)\b", re.I
 )
@@ -123,83 +109,6 @@ class NLI:
         return self.labels[int(logits.argmax())]
 
 
-def figures(text: str) -> set[str]:
-    """Every figure of a text in canonical forms: "14 days" gives {"14", "14 day", "2 week"};
-    "two weeks" gives {"2", "2 week", "14 day"}; "$3.50" gives {"3.5"}; "March" gives {"march"}.
-
-    Example: ``figures("Returns within fourteen days") >= {"14", "14 day"}``
-    """
-    words = [w.lower() for w in _WORD.findall(text.replace("\u2019", "'"))]
-    out: set[str] = set()
-    for i, word in enumerate(words):
-        value: float | None = None
-        if word[0].isdigit():
-            if ":" in word:  # a time of day: "09:00" and "9:00" agree
-                out.add(":".join(str(int(p)) for p in word.split(":") if p.isdigit()))
-                continue
-            digits = word.replace(",", "")
-            try:
-                value = float(digits)
-            except ValueError:
-                continue
-        elif word in NUMBER_WORDS:
-            value = float(NUMBER_WORDS[word])
-        elif word in NAMED and not (word == "may" and i > 0):  # "may" mid-sentence is a verb
-            out.add(word)
-            continue
-        elif word == "free":  # an amount: "returns in store are free" vs "cost $4.95"
-            out.add("0")
-            continue
-        elif word in ("a", "an") and i + 1 < len(words) and _unit(words[i + 1]):
-            if i == 0 or words[i - 1] not in _DURATION_AFTER:
-                continue  # "$28 a month", "once a week": a rate, not a duration
-            value = 1.0  # "within a week"
-        if value is None:
-            continue
-        if word not in ("a", "an"):
-            out.add(_number(value))
-        unit = _unit(words[i + 1]) if i + 1 < len(words) else None
-        if unit is None and i + 2 < len(words) and words[i + 1] in ("business", "working"):
-            unit = _unit(words[i + 2])
-        if unit:
-            days = value * _UNIT[unit]
-            out.add(f"{_number(value)} {unit}")
-            for other, size in _UNIT.items():
-                if other != unit and size >= 1 and days % size == 0:
-                    out.add(f"{_number(days / size)} {other}")
-    return out
-
-
-def _unit(word: str) -> str | None:
-    stem = word[:-1] if word.endswith("s") else word
-    return stem if stem in _UNIT else None
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:g}"
-
-
-def _claim_figures(text: str) -> list[set[str]]:
-    """One set of equivalent forms per figure of the claim ("two weeks": {"2 week", "14 day"})."""
-    found = figures(text)
-    with_unit = {f for f in found if " " in f}
-    groups: list[set[str]] = []
-    for form in sorted(with_unit):
-        group = {f for f in with_unit if _same_duration(f, form)}
-        if group not in groups:
-            groups.append(group)
-    bare = {f.split(" ")[0] for f in with_unit}
-    for form in sorted(found - with_unit):
-        if form not in bare:  # "14" of "14 days" is checked with its unit
-            groups.append({form})
-    return groups
-
-
-def _same_duration(a: str, b: str) -> bool:
-    (na, ua), (nb, ub) = a.split(" "), b.split(" ")
-    return abs(float(na) * _UNIT[ua] - float(nb) * _UNIT[ub]) < 1e-9
-
-
 def negated(text: str) -> bool:
     return bool(_NEGATION.search(text.replace("\u2019", "'")))
 
@@ -244,12 +153,12 @@ def judge(
     words = _words(claim)
     cosine = source_vectors @ claim_vector.reshape(-1)
     coverage = np.array([len(words & _words(s.text)) / max(len(words), 1) for s in sources])
-    claim_figures = _claim_figures(claim)
+    stated = claim_figures(claim)
     found = [figures(s.text) for s in sources]
     # Alignment prefers a sentence stating the claim's figures: "3 to 5 days" aligns with the
     # EU sentence, which then shows that "Faroe" was borrowed from another one.
-    agree = np.array([sum(bool(g & f) for g in claim_figures) for f in found], dtype=float)
-    score = cosine + coverage + 0.5 * agree / max(len(claim_figures), 1)
+    agree = np.array([sum(bool(g & f) for g in stated) for f in found], dtype=float)
+    score = cosine + coverage + 0.5 * agree / max(len(stated), 1)
     best = int(np.argmax(score[:within]))
     source, text = sources[best], sources[best].text
     fit = float(cosine[best] + coverage[best])
@@ -261,7 +170,7 @@ def judge(
         return judged(
             "unsupported", f"the source is about something else (coverage {coverage[best]:.2f})"
         )
-    missing = [g for g in claim_figures if not g & found[best]]
+    missing = [g for g in stated if not g & found[best]]
     if missing:
         shown = ", ".join(sorted(min(g, key=len) for g in missing))
         if found[best]:
@@ -269,7 +178,7 @@ def judge(
         return judged("unsupported", f"figure {shown} is not in the source")
     if _negation_flip(claim, text):
         return judged("contradicted", "negation differs from the source")
-    moved = _figure_moved(claim, claim_figures, text)
+    moved = _figure_moved(claim, stated, text)
     if moved:
         return judged("contradicted", f"{moved!r} goes with another figure in the source")
     # A common word swaps in from a sentence about as close to the claim as the aligned one
@@ -342,16 +251,16 @@ def _names(text: str) -> set[str]:
     return _words(" ".join(t for t in tokens[1:] if t[:1].isupper()))
 
 
-def _figure_moved(claim: str, claim_figures: list[set[str]], source: str) -> str | None:
+def _figure_moved(claim: str, groups: list[set[str]], source: str) -> str | None:
     """A claim word that the source attaches to a figure the claim does not state: "$28 for
     adults" against "$42 for adults and $28 for students" ("adult" goes with $42).
 
     A figure's context is its own segment (split at commas, "and", "or") plus its clause's
     head (the words before the clause's first figure, shared by the whole list).
     """
-    if not claim_figures:
+    if not groups:
         return None
-    stated = set().union(*claim_figures)
+    stated = set().union(*groups)
     segments: list[tuple[set[str], set[str]]] = []
     context: set[str] = set()
     for clause in re.split(r"[;:]", source):  # each clause has its own head

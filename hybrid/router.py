@@ -9,7 +9,6 @@ its chunk, document and page, and verifies it.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from typing import Literal
 import jinja2
 import numpy as np
 
-from hybrid import citations, claims, evidence
+from hybrid import citations, claims, evidence, naming
 from hybrid.config import HybridConfig
 from hybrid.config_serve import GenerationSettings, RouteConfig
 from hybrid.knowledge import store
@@ -140,7 +139,7 @@ class Router:
                 # "the GluMobile agreement": search within that document, not the whole shelf,
                 # for what the instruction asks; inside it the names tell nothing apart.
                 named = documents = tuple(self.named_documents(question, allowed))
-                query = _without_names(question) if named else question
+                query = naming.without_names(question) if named else question
             vector = self.embedder.embed_query(query) if allowed else None
             hits = self._search(query, vector, allowed, route.top_k, Filters(tuple(documents)))
             best = max(
@@ -174,36 +173,9 @@ class Router:
         return Retrieved(tuple(hits), best, refused, named)
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
-        """Documents of ``collections`` that ``text`` names by their file name: "the e.l.f.
-        Beauty agreement" names ``ELFBEAUTY,INC_07_02_2020-EX-10.1-COOPERATION AGREEMENT.PDF``,
-        "the returns policy" names ``returns-policy.md``.
-
-        A name is the file's stem, or its part before the first ``_`` or ``,`` (filings start
-        with the company), without a corporate suffix; letters and digits only, 4 or more,
-        found in the text's letters and digits. Failing that, the parties: when every proper
-        name of the text ("Leader Act Ltd", "EZJR") finds the same document first (BM25), the
-        text names that document ("the agreement between Leader Act Ltd and EZJR").
-        """
-        plain = _alnum(text)
-        found = []
+        """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""
         retrievers = [r for r in (self.retriever(c) for c in collections) if r is not None]
-        for retriever in retrievers:
-            for doc_id in retriever.documents():
-                if any(len(n) >= 4 and n in plain for n in _names_of(doc_id)):
-                    found.append(doc_id)
-        if found:
-            return found[:3]  # more means the text named a kind of document, not one
-        tops = set()
-        for name in _PROPER.findall(text):
-            if name.split()[0] in _NOT_NAMES or len(_alnum(name)) < 3:
-                continue
-            if _SUFFIX.fullmatch(_alnum(name)):
-                continue  # "Inc." says nothing about which company
-            hits = [h for r in retrievers for h in r.search(name, 1, mode="bm25")]
-            if not hits:
-                return []
-            tops.add(max(hits, key=lambda h: h.score).doc_id)
-        return sorted(tops) if len(tops) == 1 else []
+        return naming.named_documents(text, retrievers)
 
     def compose(
         self,
@@ -309,7 +281,12 @@ class Router:
         nli = self._nli(route.verify.nli_model)
         with self._lock:
             checks = citations.verify(
-                parsed, [s.chunk for s in comp.sources], self.embedder.embed, route.verify, nli
+                parsed,
+                [s.chunk for s in comp.sources],
+                self.embedder.embed,
+                route.verify,
+                nli,
+                [s.vector for s in comp.sources],
             )
         checks = [self._pinpointed(c, comp.sources) for c in checks]
         refusal = route.refusal.lower().rstrip(".")
@@ -321,7 +298,7 @@ class Router:
         ]
         answer_text = parsed.text
         if failing and route.on_unsupported != "flag":
-            answer_text, checks = _rewrite(
+            answer_text, checks = citations.rewrite(
                 parsed, checks, failing, route.on_unsupported, route.verify.min_quote_score
             )
             if not answer_text:  # nothing verified and nothing to quote
@@ -330,7 +307,12 @@ class Router:
         for check in checks:
             if check.n:
                 by_n.setdefault(check.n, []).append(check)
-        cited = tuple(_citation(comp.sources[n - 1], by_n[n]) for n in sorted(by_n))
+        cited = tuple(
+            citations.describe(
+                comp.sources[n - 1].chunk, comp.sources[n - 1].collection, n, by_n[n]
+            )
+            for n in sorted(by_n)
+        )
         unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
         return Answer(answer_text, cited, parsed.removed, refused and not cited, unsupported)
 
@@ -461,106 +443,3 @@ def _template(path: Path) -> jinja2.Template:
             source = candidate.read_text(encoding="utf-8")
             return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(source)
     raise ValueError(f"prompt template {path} not found (looked in . and {REPO})")
-
-
-SEVERITY = ("quoted", "supported", "unsupported", "contradicted")
-_SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|group|sa|ag|gmbh)$")
-
-
-# Proper names: capitalised words in a row ("Leader Act Ltd", "EZJR", "Fox Mobile").
-_PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
-_NOT_NAMES = frozenset("I The A An Which What Who Where When How Summarise Summarize".split())
-
-
-def _without_names(text: str) -> str:
-    """The instruction without its proper names: "Which law governs the agreement between
-    Leader Act Ltd and EZJR?" -> "Which law governs the agreement between and ?"."""
-    kept = _PROPER.sub(lambda m: m[0] if m[0].split()[0] in _NOT_NAMES else "", text)
-    return " ".join(kept.split()) or text
-
-
-def _alnum(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-def _names_of(doc_id: str) -> set[str]:
-    stem = Path(doc_id).stem
-    names = {_alnum(stem), _alnum(re.split(r"[_,]", stem)[0])}
-    return names | {_SUFFIX.sub("", n) for n in names}
-
-
-def _citation(source: Source, checks: list[citations.Check]) -> dict:
-    chunk = source.chunk
-    worst = max((c.label for c in checks), key=SEVERITY.index)
-    # The page of the supporting sentence (a lawyer's pinpoint cite); "pages": the chunk's.
-    own = next(
-        (c.evidence for c in checks if c.evidence is not None and c.aligned == source.n), None
-    )
-    return {
-        "n": source.n,
-        "document": chunk.doc_id,
-        "collection": source.collection,
-        "page": own.page_start if own is not None else chunk.page_start,
-        "pages": chunk.pages or None,
-        "heading": chunk.heading or None,
-        "chunk_id": chunk.chunk_id,
-        "snippet": chunk.text,
-        "verified": all(c.verified for c in checks),
-        "label": worst,
-        "origin": "model" if any(c.origin == "model" for c in checks) else "attributed",
-        "sentences": [
-            {
-                "text": c.sentence,
-                "label": c.label,
-                "verified": c.verified,
-                "score": c.score,
-                "reason": c.reason,
-                "evidence": _evidence(c.evidence),
-            }
-            for c in checks
-        ],
-    }
-
-
-def _evidence(sentence: SearchResult | None) -> dict | None:
-    if sentence is None:
-        return None
-    return {
-        "document": sentence.doc_id,
-        "page": sentence.page_start,
-        "pages": sentence.pages or None,
-        "snippet": sentence.text,
-        "char_start": sentence.char_start,
-        "char_end": sentence.char_end,
-    }
-
-
-def _rewrite(
-    parsed: citations.Parsed,
-    checks: list[citations.Check],
-    failing: list[citations.Sentence],
-    mode: str,
-    min_score: float,
-) -> tuple[str, list[citations.Check]]:
-    """The answer with each unverified sentence dropped, or replaced by the source sentence it
-    aligned to, verbatim and quoted (then labelled ``quoted``), keeping its citation."""
-    out: list[str] = []
-    kept: list[citations.Check] = []
-    for sentence in parsed.sentences:
-        mine = [c for c in checks if c.sentence == sentence.text]
-        if sentence not in failing:
-            marks = "".join(f" [{n}]" for n in sentence.cited)
-            out.append(sentence.text + marks)
-            kept += mine
-            continue
-        quotable = [
-            c for c in mine if c.evidence is not None and c.aligned and c.score >= min_score
-        ]
-        if mode == "quote" and quotable:
-            best = quotable[0]
-            quote = f'"{best.evidence.text}"'  # type: ignore[union-attr]
-            out.append(f"{quote} [{best.aligned}]")
-            kept.append(
-                replace(best, sentence=quote, n=best.aligned, label="quoted", reason="quoted")
-            )
-    return " ".join(out), kept

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 
 from hybrid.citations import parse
-from hybrid.router import SEVERITY, Answer
+from hybrid.claims import SEVERITY
+from hybrid.router import Answer
 from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal
 from hybrid.serve.chat import Run, acquire, check_collections, check_max_tokens, check_route

@@ -1,0 +1,65 @@
+"""Which documents a text names: by file name, or by the parties only one document holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from hybrid.knowledge.search import Retriever
+
+_SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|group|sa|ag|gmbh)$")
+
+
+# Proper names: capitalised words in a row ("Leader Act Ltd", "EZJR", "Fox Mobile").
+_PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
+_NOT_NAMES = frozenset("I The A An Which What Who Where When How Summarise Summarize".split())
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _names_of(doc_id: str) -> set[str]:
+    stem = Path(doc_id).stem
+    names = {_alnum(stem), _alnum(re.split(r"[_,]", stem)[0])}
+    return names | {_SUFFIX.sub("", n) for n in names}
+
+
+def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
+    """Documents of the ``retrievers``' collections that ``text`` names by file name: "the e.l.f.
+    Beauty agreement" names ``ELFBEAUTY,INC_07_02_2020-EX-10.1-COOPERATION AGREEMENT.PDF``,
+    "the returns policy" names ``returns-policy.md``.
+
+    A name is the file's stem, or its part before the first ``_`` or ``,`` (filings start
+    with the company), without a corporate suffix; letters and digits only, 4 or more,
+    found in the text's letters and digits. Failing that, the parties: when every proper
+    name of the text ("Leader Act Ltd", "EZJR") finds the same document first (BM25), the
+    text names that document ("the agreement between Leader Act Ltd and EZJR").
+    """
+    plain = _alnum(text)
+    found = []
+    for retriever in retrievers:
+        for doc_id in retriever.documents():
+            if any(len(n) >= 4 and n in plain for n in _names_of(doc_id)):
+                found.append(doc_id)
+    if found:
+        return found[:3]  # more means the text named a kind of document, not one
+    tops = set()
+    for name in _PROPER.findall(text):
+        if name.split()[0] in _NOT_NAMES or len(_alnum(name)) < 3:
+            continue
+        if _SUFFIX.fullmatch(_alnum(name)):
+            continue  # "Inc." says nothing about which company
+        hits = [h for r in retrievers for h in r.search(name, 1, mode="bm25")]
+        if not hits:
+            return []
+        tops.add(max(hits, key=lambda h: h.score).doc_id)
+    return sorted(tops) if len(tops) == 1 else []
+
+
+def without_names(text: str) -> str:
+    """The instruction without its proper names: "Which law governs the agreement between
+    Leader Act Ltd and EZJR?" -> "Which law governs the agreement between and ?"."""
+    kept = _PROPER.sub(lambda m: m[0] if m[0].split()[0] in _NOT_NAMES else "", text)
+    return " ".join(kept.split()) or text
