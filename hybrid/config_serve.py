@@ -150,6 +150,7 @@ class ApiKey(Strict):
     routes: tuple[str, ...] = ("*",)
     collections: tuple[str, ...] = ("*",)
     max_concurrency: int | None = Field(None, gt=0)  # default: limits.per_key_concurrency
+    tokens_per_minute: int | None = Field(None, gt=0)  # default: limits.per_key_tokens_per_minute
 
     @model_validator(mode="after")
     def _one_source(self) -> ApiKey:
@@ -175,6 +176,9 @@ class LimitsConfig(Strict):
     # made a 32 s prefill on this CPU. Older turns are dropped first; the response says so.
     max_prompt_tokens: int = Field(2048, gt=0)
     per_key_concurrency: int = Field(8, gt=0)
+    # Prompt + generated tokens per key and minute (sliding window), 429 beyond. This CPU
+    # prefills ~900 tokens/s, so one key alone cannot reach the default; a GPU server can.
+    per_key_tokens_per_minute: int = Field(100_000, gt=0)
     request_timeout_s: float = Field(120.0, gt=0)
 
 
@@ -201,6 +205,23 @@ class ServeConfig(Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"key names must be unique, got {names}")
         return keys
+
+    @model_validator(mode="after")
+    def _budget_fits_a_prompt(self) -> ServeConfig:
+        # A budget below one full prompt would refuse that prompt forever, not for a minute.
+        prompt = self.limits.max_prompt_tokens
+        if self.limits.per_key_tokens_per_minute < prompt:
+            raise ValueError(
+                f"limits.per_key_tokens_per_minute ({self.limits.per_key_tokens_per_minute}) "
+                f"must be >= limits.max_prompt_tokens ({prompt})"
+            )
+        for key in self.keys:
+            if key.tokens_per_minute is not None and key.tokens_per_minute < prompt:
+                raise ValueError(
+                    f"keys[{key.name}].tokens_per_minute ({key.tokens_per_minute}) must be >= "
+                    f"limits.max_prompt_tokens ({prompt})"
+                )
+        return self
 
 
 DEFAULT_ROUTES: dict[str, RouteConfig] = {

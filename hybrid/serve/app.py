@@ -20,6 +20,7 @@ from hybrid.knowledge.embedder import Embedder
 from hybrid.router import Router
 from hybrid.runtime.engine import Engine
 from hybrid.serve.auth import Auth, Principal
+from hybrid.serve.budget import TokenBudget
 from hybrid.serve.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Services:
     engine: Engine
     router: Router
     auth: Auth
+    budget: TokenBudget = field(default_factory=TokenBudget)
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
     _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)

@@ -27,13 +27,17 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling. Example: ``Principal("ops", "admin", ("*",), ("*",), 8).can("draft")``"""
+    """Who is calling.
+
+    Example: ``Principal("ops", "admin", ("*",), ("*",), 8, 100_000).can("draft")``
+    """
 
     name: str
     role: Role
     routes: tuple[str, ...]
     collections: tuple[str, ...]
     max_concurrency: int
+    tokens_per_minute: int  # prompt + generated (serve/budget.py)
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -71,10 +75,17 @@ class Auth:
                 )
                 continue
             limit = key.max_concurrency or config.limits.per_key_concurrency
-            principal = Principal(key.name, key.role, key.routes, key.collections, limit)
+            tokens = key.tokens_per_minute or config.limits.per_key_tokens_per_minute
+            principal = Principal(key.name, key.role, key.routes, key.collections, limit, tokens)
             self._keys.append((_digest(secret), principal))
+        limits = config.limits
         self._anonymous = Principal(
-            "anonymous", "admin", ("*",), ("*",), config.limits.per_key_concurrency
+            "anonymous",
+            "admin",
+            ("*",),
+            ("*",),
+            limits.per_key_concurrency,
+            limits.per_key_tokens_per_minute,
         )
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()

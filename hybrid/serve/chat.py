@@ -143,6 +143,11 @@ class Run:
         s.metrics.dropped.labels(route).inc(comp.dropped)
         if comp.refused:
             return run
+        try:
+            s.budget.charge(who, comp.prompt_tokens)
+        except HTTPException:
+            s.metrics.rejected.labels("key_tokens").inc()
+            raise
 
         def deliver(event: Event) -> None:  # called on the engine's thread
             loop.call_soon_threadsafe(run.events.put_nowait, event)
@@ -152,11 +157,13 @@ class Run:
                 s.engine.submit, comp.messages, comp.settings, comp.adapter, deliver
             )
         except Overloaded as error:
+            s.budget.refund(who, comp.prompt_tokens)
             s.metrics.rejected.labels("queue_full").inc()
             raise HTTPException(
                 503, f"server busy: {error}", headers={"Retry-After": "1"}
             ) from None
         except ValueError as error:
+            s.budget.refund(who, comp.prompt_tokens)
             raise HTTPException(400, str(error)) from None
         return run
 
@@ -254,6 +261,7 @@ class Run:
         self.closed = True
         if self.ticket is not None and not self.ticket.finished:
             self.ticket.cancel()  # client gone or error: free the batch slot
+        self.s.budget.record(self.who, self.completion_tokens)
         self.s.auth.release(self.who)
 
 

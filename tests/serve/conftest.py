@@ -28,6 +28,7 @@ KEYS = {
     "legal": "legal-secret",
     "owner": "owner-secret",
     "solo": "solo-secret",
+    "thrifty": "thrifty-secret",
 }
 
 
@@ -97,6 +98,13 @@ def recipe(index_dir: Path) -> dict:
                     "collections": ["acme-policies"],
                 },
                 {"name": "solo", "role": "agent", "key": KEYS["solo"], "max_concurrency": 1},
+                # The smallest budget allowed: one full prompt (limits.max_prompt_tokens).
+                {
+                    "name": "thrifty",
+                    "role": "agent",
+                    "key": KEYS["thrifty"],
+                    "tokens_per_minute": 2048,
+                },
             ],
             "limits": {"max_body_kb": 64, "max_upload_mb": 1, "request_timeout_s": 120},
         },

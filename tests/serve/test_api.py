@@ -376,6 +376,28 @@ def test_per_key_concurrency_limit_answers_429(server: Server):
         )
 
 
+def test_per_key_token_budget_counts_prompt_tokens(server: Server):
+    # ~1,400 prompt tokens of history: the first request fits the key's 2,048 tokens a minute,
+    # the second would not, however few tokens it asks to generate.
+    long_turn = "Please read this note about my order. " * 175
+    body = {
+        "model": "raw",
+        "messages": [{"role": "user", "content": long_turn}],
+        "max_tokens": 4,
+    }
+    with server.client("thrifty") as client:
+        first = client.post("/v1/chat/completions", json=body)
+        assert first.status_code == 200, first.text
+        assert 1200 < first.json()["usage"]["prompt_tokens"] < 2048
+        second = client.post("/v1/chat/completions", json=body)
+        assert second.status_code == 429, second.text
+        message = second.json()["error"]["message"]
+        assert "thrifty" in message and "limit 2048" in message
+        assert 0 < int(second.headers["retry-after"]) <= 60
+    with server.client("agent") as client:  # other keys keep their own budget
+        assert client.post("/v1/chat/completions", json=body).status_code == 200
+
+
 def test_overload_answers_503_at_once(server: Server):
     # max_batch 4 + max_queue 6: 24 simultaneous requests cannot all wait.
     async def burst() -> list[httpx.Response]:
