@@ -15,8 +15,14 @@ from hybrid.knowledge.search import SearchResult
 # "[2]", "[1, 3]", "[1,2]": the only citation syntax the prompts ask for.
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SPACED_CITATION = re.compile(r"([ \t]*)" + CITATION.pattern)  # removal takes the space too
-# Sentence ends: ". " / after "[n]" before a capital / a line break. "5.95", "x.md" stay whole.
-_BOUNDARY = re.compile(r"(?<=[.!?])\s+|(?<=\])\s+(?=[A-Z])|\n+")
+# Sentence ends: ". " / '." ' / after "[n]" before a capital or a quote / after a quote and its
+# '"..." [n]' (a quoted source sentence may end without a full stop) / a line break.
+# "5.95", "x.md" stay whole.
+_BOUNDARY = re.compile(
+    r"(?<=[.!?])\s+|(?<=[.!?][\"\u201d])\s+|(?<=\])\s+(?=[A-Z\"\u201c])"
+    r"|(?<=\" \[\d\])\s+|(?<=\" \[\d\d\])\s+|\n+"
+)
+_QUOTES = "\"'\u201c\u201d"
 _LEADING = re.compile(r"^(?:\s*" + CITATION.pattern + r")+")
 
 
@@ -73,16 +79,38 @@ def without_repeats(parsed: Parsed) -> Parsed:
 
     Example: ``without_repeats(parse("Fees are due. Fees are due.", 0)).text == "Fees are due."``
     """
-    seen: set[str] = set()
-    kept = []
-    for sentence in parsed.sentences:
-        key = " ".join(sentence.text.lower().split())
-        if key not in seen:
-            seen.add(key)
-            kept.append(sentence)
+    seen: list[str] = []
+
+    def first(sentence: Sentence) -> bool:
+        # Quoted or not, cut short by the token limit, or a long one with a few words garbled
+        # (the n-gram guard bends a verbatim copy), a copy is a copy.
+        key = _key(sentence.text)
+        words = set(key.split())
+        new = not any(
+            said.startswith(key)
+            or (len(words) >= 12 and len(words & set(said.split())) >= 0.8 * len(words))
+            for said in seen
+        )
+        seen.append(key)
+        return new
+
+    return keep(parsed, first)
+
+
+def keep(parsed: Parsed, wanted: Callable[[Sentence], bool]) -> Parsed:
+    """The answer with only the sentences ``wanted`` accepts (called once each, in order).
+
+    Example: ``keep(parse("A is 1. B is 2.", 0), lambda s: "B" in s.text).text == "B is 2."``
+    """
+    kept = [s for s in parsed.sentences if wanted(s)]
     if len(kept) == len(parsed.sentences):
         return parsed
     return Parsed(" ".join(render(s) for s in kept), tuple(kept), parsed.removed)
+
+
+def _key(text: str) -> str:
+    """A sentence as repeats compare it: case, quotes, final stop and spacing ignored."""
+    return " ".join(text.lower().strip(_QUOTES + " .").split())
 
 
 def render(sentence: Sentence) -> str:
@@ -204,6 +232,7 @@ def rewrite(
     scores at least ``min_score`` ("quote"); the checks that stay."""
     out: list[str] = []
     kept: list[Check] = []
+    said = {_key(s.text) for s in parsed.sentences if s not in failing}
     for sentence in parsed.sentences:
         mine = [c for c in checks if c.sentence == sentence.text]
         if sentence not in failing:
@@ -216,6 +245,9 @@ def rewrite(
         if mode == "quote" and quotable:
             best = quotable[0]
             quote = f'"{best.evidence.text}"'  # type: ignore[union-attr]
+            if _key(quote) in said:  # already said (a draft's lead, another sentence's source)
+                continue
+            said.add(_key(quote))
             out.append(f"{quote} [{best.aligned}]")
             kept.append(
                 replace(best, sentence=quote, n=best.aligned, label="quoted", reason="quoted")

@@ -108,8 +108,8 @@ class VerifyConfig(Strict):
 class EvidenceConfig(Strict):
     """What the model reads: the retrieved chunks whole, or their sentences nearest the question.
 
-    ``sentences`` suits small models (they copy the wrong chunk, and prefill dominates latency);
-    drafts always read whole chunks.
+    ``sentences`` suits small models (they copy the wrong chunk, and prefill dominates latency).
+    A route's drafts read whole chunks unless it sets ``draft_evidence``.
     """
 
     unit: Literal["chunks", "sentences"] = "sentences"
@@ -117,6 +117,7 @@ class EvidenceConfig(Strict):
     lexical_weight: float = Field(0.3, ge=0, le=2)  # score = cosine + weight x word overlap
     chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
     min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
+    chunks: int | None = Field(None, gt=0, le=50)  # chunks split into sentences (None: top_k)
 
 
 class RouteConfig(Strict):
@@ -138,6 +139,21 @@ class RouteConfig(Strict):
     # sentence it aligned to, verbatim, in quotes (quote).
     on_unsupported: Literal["flag", "drop", "quote"] = "flag"
     evidence: EvidenceConfig = EvidenceConfig()
+    # Drafts: what they read (None: whole chunks), and how many evidence sentences open them
+    # verbatim. A lead quote must hold the instruction's distinctive words (evidence.leads);
+    # when none does, the draft is refused rather than written from unrelated clauses.
+    draft_evidence: EvidenceConfig | None = None
+    draft_quotes: int = Field(0, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _quotes_need_sentences(self) -> RouteConfig:
+        unit = self.draft_evidence.unit if self.draft_evidence else "chunks"
+        if self.draft_quotes and unit != "sentences":
+            raise ValueError(
+                f"draft_quotes ({self.draft_quotes}) needs draft_evidence.unit: sentences "
+                f"(got {unit})"
+            )
+        return self
 
 
 class ApiKey(Strict):
@@ -232,6 +248,11 @@ DEFAULT_ROUTES: dict[str, RouteConfig] = {
         collections=("contracts",),
         adapter="answerer",
         draft_template=Path("prompts/legal_draft.j2"),
+        draft_adapter="answerer",
+        # Drafts look wider inside the named contract (10 chunks), weigh the instruction's
+        # words (governed, law) as much as meaning, and open with the clause, verbatim.
+        draft_evidence=EvidenceConfig(chunks=10, sentences=4, lexical_weight=1.0),
+        draft_quotes=1,
         on_unsupported="quote",  # a lawyer reads the source's words, not a guess
     ),
 }

@@ -24,6 +24,12 @@ _NOT_AN_END = "".join(f"(?<!{re.escape(a)})" for a in ("e.g.", "i.e.", "No.", "v
 _END = re.compile(_NOT_AN_END + r"(?<=[.!?;])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\s*\n\s*")
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d{1,2}[.)]|\(?[a-z]\))\s+")
 MIN_WORDS = 4  # shorter lines are headings, labels or page furniture, not evidence
+# Words that ask, or name a kind of document, rather than say what is sought.
+_ASKING = (
+    "which what where when who whom whose how why between summarise summarize explain describe "
+    "list tell say state draft write give show find does do is are please agreement contract "
+    "document documents clause clauses section provision provisions policy"
+)
 MAX_CHARS = 600  # a run-on clause (contracts) is cut at a word boundary
 
 
@@ -122,3 +128,29 @@ def select(
     scores = cosine + lexical_weight * np.asarray(lexical) + chunk_weight * np.asarray(prior)
     order = np.argsort(-scores, kind="stable")[:k]
     return [Scored(candidates[i], vectors[i], float(scores[i])) for i in order]
+
+
+def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
+    """Positions in ``ranked`` (best first) of up to ``n`` sentences that answer ``question``
+    well enough to quote: each holds one of its distinctive words, two if it has three or more.
+
+    Distinctive: a content word of the question (stemmed) that is not an asking or generic
+    document word ("which", "summarise", "agreement") and occurs in fewer than half of the
+    candidates: inside one contract "agreement" is everywhere, "govern" and "law" are the
+    governing-law clause. No position: the candidates do not address the question.
+
+    Example: for "Which law governs the agreement?" the sentence "This Agreement is governed
+    by the laws of Delaware." qualifies (govern, law); "The parties agree to modify the
+    Agreement as follows:" does not.
+    """
+    if not ranked or n <= 0:
+        return []
+    found = [set(words) for words in tokenize([r.sentence.text for r in ranked])]
+    asked = set(tokenize([question])[0]) - set(tokenize([_ASKING])[0])
+    distinctive = {w for w in asked if sum(w in f for f in found) < len(found) / 2}
+    if not distinctive:
+        return []
+    # One word of a short ask ("construed in accordance with the laws of" has no "govern": 13%
+    # of CUAD's governing-law clauses); two of a longer one, or any mention would do.
+    need = 1 if len(distinctive) <= 2 else 2
+    return [i for i, f in enumerate(found) if len(distinctive & f) >= need][:n]

@@ -58,8 +58,14 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
     return sorted(tops) if len(tops) == 1 else []
 
 
+# What is left of "between A, B and C" once the names are gone.
+_BETWEEN_NOTHING = re.compile(r"\s*\b(?:between|among)\b(?:\s*(?:,|&|\band\b))*\s*(?=[?.!;:]|$)")
+
+
 def without_names(text: str) -> str:
     """The instruction without its proper names: "Which law governs the agreement between
-    Leader Act Ltd and EZJR?" -> "Which law governs the agreement between and ?"."""
+    Leader Act Ltd and EZJR?" -> "Which law governs the agreement?"."""
     kept = _PROPER.sub(lambda m: m[0] if m[0].split()[0] in _NOT_NAMES else "", text)
-    return " ".join(kept.split()) or text
+    kept = _BETWEEN_NOTHING.sub("", kept)
+    kept = re.sub(r"\s+([,?.!;:])", r"\1", " ".join(kept.split()))
+    return kept.strip() or text

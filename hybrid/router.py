@@ -20,7 +20,7 @@ import numpy as np
 
 from hybrid import citations, claims, evidence, naming
 from hybrid.config import HybridConfig
-from hybrid.config_serve import GenerationSettings, RouteConfig
+from hybrid.config_serve import EvidenceConfig, GenerationSettings, RouteConfig
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
@@ -56,6 +56,7 @@ class Retrieved:
     best_similarity: float | None  # best chunk's cosine
     refused: bool  # below the route's thresholds: answer with its refusal, do not generate
     named: tuple[str, ...] = ()  # documents the question named, searched instead of all
+    lead: int = 0  # the first ``lead`` hits open a draft verbatim (RouteConfig.draft_quotes)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Composition:
     prompt_tokens: int
     named: tuple[str, ...] = ()  # documents the question named (drafts search only those)
     dropped_turns: int = 0  # earlier conversation turns left out to fit the prompt budget
+    lead: int = 0  # sources 1..lead open the text verbatim, as quotes (drafts)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,9 @@ class Router:
         kind: Literal["answer", "draft"] = "answer",
     ) -> Retrieved:
         """The route's evidence for a question: its top chunks, or their best sentences when the
-        route reads sentences (``evidence.unit``; drafts always read chunks).
+        route reads sentences (``evidence.unit``; drafts: ``draft_evidence``, else chunks).
+        Drafts with ``draft_quotes`` put the sentences they will quote first (``lead``) and are
+        refused when no sentence holds the instruction's distinctive words (``evidence.leads``).
 
         ``readable`` is the caller's permission check: a collection it rejects is never searched.
         ``documents`` narrows the search to these document ids or globs.
@@ -140,37 +144,56 @@ class Router:
                 # for what the instruction asks; inside it the names tell nothing apart.
                 named = documents = tuple(self.named_documents(question, allowed))
                 query = naming.without_names(question) if named else question
+            ev = route.evidence if kind == "answer" else route.draft_evidence
+            k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None
-            hits = self._search(query, vector, allowed, route.top_k, Filters(tuple(documents)))
+            hits = self._search(query, vector, allowed, k, Filters(tuple(documents)))
             best = max(
                 (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
             )
-            score = None
-            if hits and kind == "answer" and route.evidence.unit == "sentences":
-                context = [
-                    float(h.vector @ np.asarray(vector).reshape(-1))
-                    if h.vector is not None
-                    else 0.0
-                    for h in hits
-                ]
-                chosen = evidence.select(
-                    question,
-                    vector,
-                    [h.chunk for h in hits],
-                    self.embedder.embed,
-                    route.evidence.sentences,
-                    route.evidence.lexical_weight,
-                    route.evidence.chunk_weight,
-                    context,
-                )
-                where = {h.chunk.chunk_id: h.collection for h in hits}
-                hits = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
-                score = chosen[0].score if chosen else None
+            score, lead = None, 0
+            quotes = route.draft_quotes if kind == "draft" else 0
+            if hits and ev is not None and ev.unit == "sentences":
+                hits, score, lead = self._sentences(query, vector, hits, ev, quotes)
         refused = bool(wanted) and (best is None or best < route.min_similarity)
-        floor = route.evidence.min_score
+        floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
             refused = True
-        return Retrieved(tuple(hits), best, refused, named)
+        if quotes and not lead:
+            refused = True  # nothing in the documents says what the instruction asks
+        return Retrieved(tuple(hits), best, refused, named, lead)
+
+    def _sentences(
+        self,
+        question: str,
+        vector: np.ndarray | None,
+        hits: list[Hit],
+        ev: EvidenceConfig,
+        quotes: int,
+    ) -> tuple[list[Hit], float | None, int]:
+        """The hits' sentences nearest the question (``evidence.select``), the ``quotes`` lead
+        sentences first; the best score; how many lead. Called under the router's lock."""
+        context = [
+            float(h.vector @ np.asarray(vector).reshape(-1)) if h.vector is not None else 0.0
+            for h in hits
+        ]
+        ranked = evidence.select(
+            question,
+            vector,
+            [h.chunk for h in hits],
+            self.embedder.embed,
+            # Leads are judged against every candidate (a word's spread across them).
+            10_000 if quotes else ev.sentences,
+            ev.lexical_weight,
+            ev.chunk_weight,
+            context,
+        )
+        first = evidence.leads(question, ranked, quotes)
+        rest = [c for i, c in enumerate(ranked) if i not in first]
+        chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
+        where = {h.chunk.chunk_id: h.collection for h in hits}
+        sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
+        return sentences, (ranked[0].score if ranked else None), len(first)
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
         """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""
@@ -267,6 +290,7 @@ class Router:
             tokens,
             named,
             turns - len(history),
+            min(retrieved.lead, len(sources)),
         )
 
     def finish(self, comp: Composition, text: str) -> Answer:
@@ -277,7 +301,13 @@ class Router:
         route = self.route(comp.route)
         if comp.refused:
             return Answer(route.refusal, (), 0, True)
+        if comp.lead:  # a draft opens with the clauses it found, verbatim
+            quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
+            text = "\n".join([*quoted, text])
         parsed = citations.without_repeats(citations.parse(text, len(comp.sources)))
+        refusal = route.refusal.lower().rstrip(".")
+        if comp.lead:  # it found what was asked: a refusal after the quotes is no point
+            parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())
         nli = self._nli(route.verify.nli_model)
         with self._lock:
             checks = citations.verify(
@@ -289,7 +319,6 @@ class Router:
                 [s.vector for s in comp.sources],
             )
         checks = [self._pinpointed(c, comp.sources) for c in checks]
-        refusal = route.refusal.lower().rstrip(".")
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hybrid.citations import parse, verify
+from hybrid.citations import keep, parse, verify, without_repeats
 from hybrid.config_serve import VerifyConfig
 from hybrid.knowledge.search import SearchResult
 
@@ -69,3 +69,32 @@ def test_uncited_supported_sentences_are_attributed(embedder):
     config = VerifyConfig(attribute_uncited=False)
     bare = verify(parse(answer, 2), _hits(CHUNKS), embedder.embed, config)
     assert (bare[0].n, bare[0].origin, bare[0].aligned) == (0, "uncited", 2)
+
+
+def test_a_closing_quote_ends_a_sentence_and_copies_count_once():
+    text = '"Fees are due monthly." [1] "Fees are due monthly" [1] Late fees are 5 EUR. [2]'
+    parsed = without_repeats(parse(text, 2))
+    assert [(s.text, s.cited) for s in parsed.sentences] == [
+        ('"Fees are due monthly."', (1,)),
+        ("Late fees are 5 EUR.", (2,)),
+    ]
+    cut = "This Agreement shall be governed by the laws of the State of New York without regard."
+    garbled = "This Agreement shall be governd by the laws of the State of New York without"
+    kept = without_repeats(parse(f"{cut} [1] {garbled} [1]", 1))
+    assert [s.text for s in kept.sentences] == [cut]  # cut short and bent by the n-gram guard
+    short = without_repeats(parse("Returns are not free. Returns are free.", 0))
+    assert len(short.sentences) == 2  # short sentences must match exactly: a negation differs
+
+
+def test_keep_filters_sentences_and_rerenders():
+    parsed = keep(parse("A is 1 [1]. B is 2 [2].", 2), lambda s: "B" in s.text)
+    assert parsed.text == "B is 2. [2]" and [s.cited for s in parsed.sentences] == [(2,)]
+
+
+def test_a_quote_and_its_citation_end_a_sentence_without_a_full_stop():
+    parsed = parse(
+        '"which Liability shall be governed by the Separation Agreement; or" [1] any '
+        "vendor contracts with a Third Party [2]",
+        2,
+    )
+    assert [s.cited for s in parsed.sentences] == [(1,), (2,)]

@@ -84,3 +84,5 @@ def test_serving_sections_name_the_bad_field():
         parse_config({"routes": {"support": {"top_k": 0}}})
     with pytest.raises(ValueError, match="key names must be unique"):
         parse_config({"serve": {"keys": [{"name": "a", "role": "agent", "key": "1"}] * 2}})
+    with pytest.raises(ValueError, match=r"draft_quotes \(1\) needs draft_evidence"):
+        parse_config({"routes": {"legal": {"draft_quotes": 1}}})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from hybrid import evidence
 from hybrid.knowledge.search import SearchResult
 
@@ -48,3 +51,38 @@ def test_select_ranks_by_the_question_and_drops_repeats(embedder):
     assert chosen[0].score >= chosen[1].score >= chosen[2].score
     assert chosen[0].vector.shape == (embedder.dimension,)
     assert evidence.select(question, embedder.embed_query(question), [], embedder.embed, 3, 0) == []
+
+
+def _scored(texts: list[str]) -> list[evidence.Scored]:
+    return [evidence.Scored(chunk(t), np.zeros(3), 1.0 - i / 10) for i, t in enumerate(texts)]
+
+
+CONTRACT = [
+    "The parties agree to modify the Agreement as follows.",
+    "This Agreement shall be governed by the laws of the State of Nevada.",
+    "This Agreement may be executed in counterparts, each an original of this Agreement.",
+    "Notices under this Agreement are given in writing to the addresses above.",
+    "The Licensee pays the royalties under this Agreement each quarter.",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # "agreement" is in every sentence and asks nothing; "govern" and "law" pick the clause.
+        ("Which law governs the agreement?", [1]),
+        ("Summarise which law governs the agreement and where disputes are resolved.", [1]),
+        ("Summarise the royalties.", [4]),  # one distinctive word: enough when it is the only one
+        ("Where are disputes resolved under the agreement?", []),  # nothing says it: no lead
+        ("Summarise the agreement.", []),  # nothing distinctive to look for
+    ],
+)
+def test_leads_need_the_questions_distinctive_words(question, expected):
+    assert evidence.leads(question, _scored(CONTRACT), 2) == expected
+
+
+def test_leads_keep_rank_order_and_stop_at_n():
+    ranked = _scored([CONTRACT[1], "Nevada law governs any dispute.", *CONTRACT[2:], CONTRACT[0]])
+    assert evidence.leads("Which law governs the agreement?", ranked, 1) == [0]
+    assert evidence.leads("Which law governs the agreement?", ranked, 5) == [0, 1]
+    assert evidence.leads("Which law governs the agreement?", [], 1) == []

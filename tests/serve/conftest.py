@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hybrid.config_serve import DEFAULT_ROUTES
 from hybrid.serve.process import ServerProcess
 from hybrid.serve.process import start_server as launch
 from tests.conftest import CONTRACTS, require_shared
@@ -69,6 +70,8 @@ def recipe(index_dir: Path) -> dict:
                 "draft_template": "prompts/legal_draft.j2",
                 "generation": {"max_new_tokens": 48, **greedy},
             },
+            # The shipped legal route as it is (answerer, evidence sentences, lead quotes).
+            "counsel": DEFAULT_ROUTES["legal"].model_dump(mode="json", exclude_defaults=True),
             "everything": {
                 "collections": ["acme-policies", "contracts"],
                 "generation": {"max_new_tokens": 24, **greedy},

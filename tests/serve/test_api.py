@@ -199,6 +199,54 @@ def test_drafts_have_footnotes_and_documents(server: Server):
     assert body["retrieval"]["collections"] == ["contracts"]
 
 
+@pytest.mark.parametrize(
+    ("instruction", "document", "law", "page"),
+    [
+        (
+            "Which law governs the agreement between Leader Act Ltd and EZJR?",
+            "HerImports",
+            "Nevada",
+            3,
+        ),
+        (
+            "Which law governs the agreement between CURO Management, LLC and CURO Receivables "
+            "Finance II, LLC?",
+            "CUROGROUP",
+            "NEW YORK",
+            7,
+        ),
+    ],
+)
+def test_a_legal_draft_quotes_the_governing_law_clause_on_its_page(
+    server: Server, instruction: str, document: str, law: str, page: int
+):
+    # The shipped legal route: the parties name the contract, the draft opens with the clause.
+    with server.client("legal") as client:
+        response = client.post("/v1/drafts", json={"route": "counsel", "instruction": instruction})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [d[: len(document)] for d in body["named_documents"]] == [document]
+    first = body["points"][0]
+    assert law in first["text"] and first["label"] == "quoted", body["draft"]
+    note = body["footnotes"][first["footnotes"][0] - 1]
+    assert note["verified"] and note["page"] == page and law in note["snippet"]
+    texts = [" ".join(p["text"].strip('"').lower().split()) for p in body["points"]]
+    assert len(set(texts)) == len(texts)  # no point repeats another
+
+
+def test_a_legal_draft_refuses_when_the_contract_has_no_such_clause(server: Server):
+    # The GluMobile PDF is an amendment without a governing-law clause: no law is invented.
+    instruction = (
+        "Summarise which law governs the GluMobile agreement and where disputes are resolved."
+    )
+    with server.client("legal") as client:
+        response = client.post("/v1/drafts", json={"route": "counsel", "instruction": instruction})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["refused"] and body["draft"] == "1. The documents do not cover this question."
+    assert body["named_documents"] == [GLU] and body["usage"]["completion_tokens"] == 0
+
+
 def test_verify_labels_a_draft_against_collections_the_key_may_read(server: Server):
     text = (
         "Sale items are refunded at the price you actually paid, not at the original price.\n"
