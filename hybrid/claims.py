@@ -241,6 +241,7 @@ def _negation_flip(claim: str, source: str) -> bool:
     return False
 
 
+_RELATIVE = re.compile(r"\s*(?:which|who|that|whose)\b", re.I)
 _SEGMENT = re.compile(r"[,;:()]|\b(?:and|or|but|while|whereas)\b", re.I)
 _FIGURE_START = re.compile(r"\d|\b(?:" + "|".join([*NUMBER_WORDS, *NAMED, "free"]) + r")\b", re.I)
 
@@ -263,17 +264,26 @@ def _figure_moved(claim: str, groups: list[set[str]], source: str) -> str | None
     stated = set().union(*groups)
     segments: list[tuple[set[str], set[str]]] = []
     context: set[str] = set()
+    relative = False  # a stated figure sits in a relative clause ("vans, which include 150")
     for clause in re.split(r"[;:]", source):  # each clause has its own head
-        parts = [(figures(seg), _content(seg)) for seg in _SEGMENT.split(clause) if seg]
+        pieces = [seg for seg in _SEGMENT.split(clause) if seg and seg.strip()]
+        parts = [(figures(seg), _content(seg)) for seg in pieces]
         start = _FIGURE_START.search(clause)
         head = _content(clause[: start.start()]) if start else set()
-        for found, words in parts:
-            if found & stated:
+        for k, (found, words) in enumerate(parts):
+            if not found & stated:
+                continue
+            if k > 0 and _RELATIVE.match(pieces[k]):
+                # "...on cars but not on vans, which include 150 miles per day": the relative
+                # clause is about the segment just before it, not the sentence's head.
+                context |= words | parts[k - 1][1]
+                relative = True
+            else:
                 context |= words | head
         segments += parts
     words = _content(claim)
     for found, seg_words in segments:
-        if found and not found & stated:
+        if (found or relative) and not found & stated:
             moved = sorted((seg_words - context) & words)
             if moved:
                 return moved[0]
