@@ -90,8 +90,8 @@ class GenerationSettings(Strict):
 
 
 class VerifyConfig(Strict):
-    """Claim-level verification (``hybrid/claims.py``): each answer sentence is aligned to its
-    best source sentence and labelled quoted / supported / contradicted / unsupported."""
+    """Claim-level verification (``hybrid/answer/claims.py``): each answer sentence is aligned to
+    its best source sentence and labelled quoted / supported / contradicted / unsupported."""
 
     min_overlap: float = Field(0.5, ge=0, le=1)  # supported: share of its content words found
     min_similarity: float = Field(0.6, ge=-1, le=1)  # ... or this cosine and half that share

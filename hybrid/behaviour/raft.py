@@ -13,13 +13,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from hybrid import evidence
+from hybrid.answer import evidence
+from hybrid.answer.router import Hit, Retrieved, Router
 from hybrid.behaviour.data import Example, Message
 from hybrid.config import HybridConfig, RaftConfig, RaftSource
 from hybrid.evals.qa_sets import QA, QASet, fraction, index_set, read_cuad, read_kb, read_squad
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
-from hybrid.router import Hit, Retrieved, Router
 
 
 @dataclass(frozen=True)

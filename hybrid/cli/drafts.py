@@ -22,9 +22,9 @@ def eval_drafts(
 ) -> None:
     """Governing-law drafts asked by the parties' names: the right law with a verified footnote
     on the clause's page, and no wrong law."""
+    from hybrid.answer.router import Router
     from hybrid.cli.knowledge import embedder_for
     from hybrid.evals.drafts import cases, evaluate
-    from hybrid.router import Router
     from hybrid.runtime.engine import create_engine
 
     for option, path in (("--labels", labels), ("--pdfs", pdfs)):

@@ -29,10 +29,10 @@ def verify(
     source sentence it aligned to. The last argument is the file (- for stdin)."""
     import sys
 
-    from hybrid import claims
+    from hybrid.answer import claims
+    from hybrid.answer.router import Router
     from hybrid.cli.knowledge import embedder_for
     from hybrid.knowledge import store
-    from hybrid.router import Router
 
     if len(collection) < 2:
         raise ValueError("give at least one collection and then the file: COLLECTION... FILE")

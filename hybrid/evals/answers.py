@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
 from hybrid.evals import metrics
 from hybrid.evals.qa_sets import QA, QASet, index_set
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
-from hybrid.router import Router
 from hybrid.runtime.engine import Engine
 
 ARMS = ("base", "base+rag", "tuned", "tuned+rag")

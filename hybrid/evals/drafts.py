@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from hybrid.answer.footnotes import footnoted
+from hybrid.answer.router import Router
 from hybrid.config import IngestConfig
-from hybrid.footnotes import footnoted
 from hybrid.knowledge.loaders import load_bytes, read_file
-from hybrid.router import Router
 from hybrid.runtime.engine import Engine
 
 

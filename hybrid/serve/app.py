@@ -15,9 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
 from hybrid.knowledge.embedder import Embedder
-from hybrid.router import Router
 from hybrid.runtime.engine import Engine
 from hybrid.serve.auth import Auth, Principal
 from hybrid.serve.budget import TokenBudget

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from hybrid.answer.router import Answer, Composition
 from hybrid.config_serve import RouteConfig
 from hybrid.knowledge import store
-from hybrid.router import Answer, Composition
 from hybrid.runtime.engine import Event, Overloaded, Ticket
 from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from hybrid.footnotes import footnoted
+from hybrid.answer.footnotes import footnoted
 from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal
 from hybrid.serve.chat import Run, acquire, check_collections, check_max_tokens, check_route

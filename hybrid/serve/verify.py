@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from hybrid import claims
+from hybrid.answer import claims
 from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal
 from hybrid.serve.chat import acquire, check_collections, check_route

@@ -142,9 +142,9 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
 def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embedder, tiny_llama):
     import random
 
+    from hybrid.answer.router import Router
     from hybrid.behaviour.raft import PromptBudget, make_example
     from hybrid.evals.qa_sets import QA, index_set, read_kb
-    from hybrid.router import Router
 
     docs = tmp_path / "kb"
     docs.mkdir()

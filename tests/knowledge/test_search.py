@@ -68,7 +68,7 @@ def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
 
 def test_a_sentence_is_cited_on_its_own_page(tmp_path, embedder):
     """A chunk across a page break keeps its range; each of its sentences gets its own page."""
-    from hybrid import evidence
+    from hybrid.answer import evidence
     from hybrid.knowledge.loaders import load_bytes
     from hybrid.knowledge.search import Retriever
     from hybrid.knowledge.sync import sync_folder

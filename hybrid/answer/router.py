@@ -18,7 +18,7 @@ from typing import Literal
 import jinja2
 import numpy as np
 
-from hybrid import citations, claims, evidence, naming
+from hybrid.answer import citations, claims, evidence, naming
 from hybrid.config import HybridConfig
 from hybrid.config_serve import EvidenceConfig, GenerationSettings, RouteConfig
 from hybrid.knowledge import store
@@ -26,7 +26,7 @@ from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
 from hybrid.runtime.engine import Engine, Messages
 
-REPO = Path(__file__).resolve().parents[1]  # prompts/ lives beside the package
+REPO = Path(__file__).resolve().parents[2]  # prompts/ lives beside the package
 
 
 @dataclass(frozen=True)

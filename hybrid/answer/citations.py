@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hybrid import claims, evidence
+from hybrid.answer import claims, evidence
 from hybrid.config_serve import VerifyConfig
 from hybrid.knowledge.search import SearchResult
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hybrid.citations import parse
-from hybrid.claims import SEVERITY
-from hybrid.router import Answer
+from hybrid.answer.citations import parse
+from hybrid.answer.claims import SEVERITY
+from hybrid.answer.router import Answer
 
 
 def footnoted(answer: Answer) -> tuple[str, list[dict], list[dict]]:

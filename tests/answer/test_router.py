@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hybrid.answer.router import Router
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
 from hybrid.knowledge.sync import sync_folder
-from hybrid.router import Router
 from hybrid.runtime.local import LocalEngine
 from tests.conftest import make_config
 
@@ -210,7 +210,7 @@ def test_a_prompt_token_cap_drops_older_turns_first(tmp_path, embedder, engine, 
 
 
 def test_a_named_document_is_searched_for_what_is_asked_not_for_its_names():
-    from hybrid.naming import without_names as _without_names
+    from hybrid.answer.naming import without_names as _without_names
 
     asked = "Which law governs the agreement between Leader Act Ltd and EZJR?"
     assert _without_names(asked) == "Which law governs the agreement?"

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid import claims, evidence
+from hybrid.answer import claims, evidence
+from hybrid.answer.figures import figures
 from hybrid.config import HybridConfig
 from hybrid.config_serve import VerifyConfig
-from hybrid.figures import figures
 from hybrid.knowledge.loaders import load_bytes, read_file
 from hybrid.knowledge.search import SearchResult
 
-ROOT = Path(__file__).resolve().parents[1] / "evals" / "data" / "claims"
+ROOT = Path(__file__).resolve().parents[2] / "evals" / "data" / "claims"
 SETS = [ROOT, ROOT / "heldout"]
 # What the rules get wrong, and why (the aggregate test below bounds how many there may be).
 KNOWN_MISSES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybrid import evidence
+from hybrid.answer import evidence
 from hybrid.knowledge.search import SearchResult
 
 DOC = (
