@@ -118,6 +118,8 @@ class EvidenceConfig(Strict):
     chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
     min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
     chunks: int | None = Field(None, gt=0, le=50)  # chunks split into sentences (None: top_k)
+    # Refuse when no candidate sentence holds the question's distinctive words (evidence.leads)
+    require_words: bool = False
 
 
 class RouteConfig(Strict):
@@ -143,6 +145,9 @@ class RouteConfig(Strict):
     # verbatim. A lead quote must hold the instruction's distinctive words (evidence.leads);
     # when none does, the draft is refused rather than written from unrelated clauses.
     draft_evidence: EvidenceConfig | None = None
+    # Answers too search only the documents a question names ("Quillhouse", by file name or
+    # parties), without the names; drafts always do.
+    scope_named: bool = False
     draft_quotes: int = Field(0, ge=0, le=5)
 
     @model_validator(mode="after")

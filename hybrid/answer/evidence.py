@@ -135,7 +135,7 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     well enough to quote: each holds one of its distinctive words, two if it has three or more.
 
     Distinctive: a content word of the question (stemmed) that is not an asking or generic
-    document word ("which", "summarise", "agreement") and occurs in fewer than half of the
+    document word ("which", "summarise", "agreement") and occurs in at most half of the
     candidates: inside one contract "agreement" is everywhere, "govern" and "law" are the
     governing-law clause. No position: the candidates do not address the question.
 
@@ -147,7 +147,7 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
         return []
     found = [set(words) for words in tokenize([r.sentence.text for r in ranked])]
     asked = set(tokenize([question])[0]) - set(tokenize([_ASKING])[0])
-    distinctive = {w for w in asked if sum(w in f for f in found) < len(found) / 2}
+    distinctive = {w for w in asked if sum(w in f for f in found) <= len(found) / 2}
     if not distinctive:
         return []
     # One word of a short ask ("construed in accordance with the laws of" has no "govern": 13%

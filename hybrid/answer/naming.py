@@ -62,10 +62,26 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
 _BETWEEN_NOTHING = re.compile(r"\s*\b(?:between|among)\b(?:\s*(?:,|&|\band\b))*\s*(?=[?.!;:]|$)")
 
 
-def without_names(text: str) -> str:
+def without_names(text: str, documents: Sequence[str] | None = None) -> str:
     """The instruction without its proper names: "Which law governs the agreement between
-    Leader Act Ltd and EZJR?" -> "Which law governs the agreement?"."""
-    kept = _PROPER.sub(lambda m: m[0] if m[0].split()[0] in _NOT_NAMES else "", text)
+    Leader Act Ltd and EZJR?" -> "Which law governs the agreement?".
+
+    With ``documents``, only the words of a name that are part of one of their file names go
+    ("How much is Priority Tracked at Quillhouse?" keeps "Priority Tracked", a product, and
+    drops "Quillhouse" for ``quillhouse-paper-shipping-returns.md``).
+    """
+    names = set().union(*(_names_of(d) for d in documents or ()))
+
+    def drop(match: re.Match[str]) -> str:
+        if match[0].split()[0] in _NOT_NAMES:
+            return match[0]
+        if documents is None:
+            return ""
+        words = match[0].split()
+        kept = [w for w in words if len(_alnum(w)) < 3 or not any(_alnum(w) in n for n in names)]
+        return " ".join(kept)
+
+    kept = _PROPER.sub(drop, text)
     kept = _BETWEEN_NOTHING.sub("", kept)
     kept = re.sub(r"\s+([,?.!;:])", r"\1", " ".join(kept.split()))
     return kept.strip() or text

@@ -139,11 +139,14 @@ class Router:
         named: tuple[str, ...] = ()
         query = question
         with self._lock:
-            if kind == "draft" and not documents:
+            if (kind == "draft" or route.scope_named) and not documents:
                 # "the GluMobile agreement": search within that document, not the whole shelf,
                 # for what the instruction asks; inside it the names tell nothing apart.
                 named = documents = tuple(self.named_documents(question, allowed))
-                query = naming.without_names(question) if named else question
+                # Drafts drop every name (parties say nothing inside their contract); answers
+                # only the document's own ("Quillhouse"), not products ("Priority Tracked").
+                only = None if kind == "draft" else named
+                query = naming.without_names(question, only) if named else question
             ev = route.evidence if kind == "answer" else route.draft_evidence
             k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None
@@ -151,16 +154,17 @@ class Router:
             best = max(
                 (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
             )
-            score, lead = None, 0
+            score, lead, answered = None, 0, True
             quotes = route.draft_quotes if kind == "draft" else 0
+            gate = bool(quotes) or (ev is not None and ev.require_words)
             if hits and ev is not None and ev.unit == "sentences":
-                hits, score, lead = self._sentences(query, vector, hits, ev, quotes)
+                hits, score, lead, answered = self._sentences(query, vector, hits, ev, quotes, gate)
         refused = bool(wanted) and (best is None or best < route.min_similarity)
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
             refused = True
-        if quotes and not lead:
-            refused = True  # nothing in the documents says what the instruction asks
+        if not answered:
+            refused = True  # nothing in the documents says what the question asks
         return Retrieved(tuple(hits), best, refused, named, lead)
 
     def _sentences(
@@ -170,9 +174,11 @@ class Router:
         hits: list[Hit],
         ev: EvidenceConfig,
         quotes: int,
-    ) -> tuple[list[Hit], float | None, int]:
+        gate: bool,
+    ) -> tuple[list[Hit], float | None, int, bool]:
         """The hits' sentences nearest the question (``evidence.select``), the ``quotes`` lead
-        sentences first; the best score; how many lead. Called under the router's lock."""
+        sentences first; the best score; how many lead; whether any sentence holds the
+        question's distinctive words (always True without ``gate``). Under the router's lock."""
         context = [
             float(h.vector @ np.asarray(vector).reshape(-1)) if h.vector is not None else 0.0
             for h in hits
@@ -183,17 +189,19 @@ class Router:
             [h.chunk for h in hits],
             self.embedder.embed,
             # Leads are judged against every candidate (a word's spread across them).
-            10_000 if quotes else ev.sentences,
+            10_000 if gate else ev.sentences,
             ev.lexical_weight,
             ev.chunk_weight,
             context,
         )
-        first = evidence.leads(question, ranked, quotes)
+        found = evidence.leads(question, ranked, max(quotes, 1)) if gate else []
+        first = found[:quotes]
         rest = [c for i, c in enumerate(ranked) if i not in first]
         chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
         where = {h.chunk.chunk_id: h.collection for h in hits}
         sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
-        return sentences, (ranked[0].score if ranked else None), len(first)
+        answered = bool(found) or not gate
+        return sentences, (ranked[0].score if ranked else None), len(first), answered
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
         """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""

@@ -215,3 +215,26 @@ def test_a_named_document_is_searched_for_what_is_asked_not_for_its_names():
     asked = "Which law governs the agreement between Leader Act Ltd and EZJR?"
     assert _without_names(asked) == "Which law governs the agreement?"
     assert _without_names("Summarise it.") == "Summarise it."
+    # Answers with only the document's own name dropped; a product name is what is asked.
+    named = _without_names("How fast is Express at Shipping?", ["shipping.txt"])
+    assert named == "How fast is Express at?"
+
+
+def test_answer_options_scope_to_named_documents_and_require_the_questions_words(
+    tmp_path, embedder, engine, docs_folder
+):
+    sentences = {"unit": "sentences", "require_words": True}
+    router = router_for(
+        tmp_path, embedder, engine, docs_folder, scope_named=True, evidence=sentences
+    )
+    scoped = router.retrieve("shop", "When does Express arrive, says the shipping document?")
+    assert scoped.named == ("shipping.txt",) and not scoped.refused
+    assert {h.chunk.doc_id for h in scoped.hits} == {"shipping.txt"}
+    # Near enough by meaning to pass min_similarity, but no sentence says anything of gift cards
+    # (two of refund, come, gift, card are needed; the refunds sentence holds one).
+    gift = "Do refunds come as gift cards?"
+    assert router.retrieve("shop", gift).refused and not router.retrieve("shop", REFUND).refused
+    plain = router_for(
+        tmp_path / "p", embedder, engine, docs_folder, evidence={"unit": "sentences"}
+    )
+    assert not plain.retrieve("shop", gift).refused
