@@ -72,6 +72,15 @@ def test_page_streams_an_answer_and_opens_cited_snippets(server: Server, tmp_pat
         claim = page.locator(".claim").first
         assert claim.locator(".badge").inner_text() == "contradicted"
         assert "December 16, 2004" in claim.inner_text()  # the source sentence it aligned to
+        assert page.locator("#documents-panel").is_hidden()  # legal chats, it does not manage
+
+        # A key that manages documents sees each one with its origin (folder sync or upload).
+        page.fill("#key", KEYS["owner"])
+        page.dispatch_event("#key", "change")
+        page.wait_for_selector(".docrow", timeout=30_000)
+        rows = page.locator(".docrow").all_inner_texts()
+        assert any(r.startswith("returns-policy.md") and r.endswith("folder") for r in rows), rows
+        assert not any("contracts" in t for t in page.locator("#documents .meta").all_inner_texts())
         assert errors == []
 
         SCREENSHOTS.mkdir(exist_ok=True)
