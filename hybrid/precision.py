@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
+# Config validates against DType; importing config must not load torch (1.3 s), so torch is
+# imported inside the functions that need it.
 DType = Literal["auto", "bf16", "fp32"]
 
 
@@ -14,6 +17,8 @@ def cpu_has_fast_bf16() -> bool:
 
     Example: ``torch.bfloat16 if cpu_has_fast_bf16() else torch.float32``
     """
+    import torch
+
     cpu = torch.cpu
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
@@ -21,6 +26,8 @@ def cpu_has_fast_bf16() -> bool:
 
 def best_device() -> str:
     """CUDA, then MPS, then CPU."""
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -30,6 +37,8 @@ def best_device() -> str:
 
 def resolve_dtype(dtype: DType, device: str) -> torch.dtype:
     """``auto`` means bf16 on CUDA and on bf16-capable CPUs, fp32 otherwise."""
+    import torch
+
     if dtype == "bf16":
         return torch.bfloat16
     if dtype == "fp32":

@@ -86,3 +86,16 @@ def test_serving_sections_name_the_bad_field():
         parse_config({"serve": {"keys": [{"name": "a", "role": "agent", "key": "1"}] * 2}})
     with pytest.raises(ValueError, match=r"draft_quotes \(1\) needs draft_evidence"):
         parse_config({"routes": {"legal": {"draft_quotes": 1}}})
+
+
+def test_importing_config_loads_no_heavy_library():
+    # `hybrid --help` and config validation must not pay torch's 1.3 s import (issue 11).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hybrid.config, hybrid.cli; "
+        "print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
