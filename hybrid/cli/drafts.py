@@ -25,7 +25,7 @@ def eval_drafts(
     from hybrid.answer.router import Router
     from hybrid.cli.knowledge import embedder_for
     from hybrid.evals.drafts import cases, evaluate
-    from hybrid.runtime.engine import create_engine
+    from hybrid.runtime import create_engine
 
     for option, path in (("--labels", labels), ("--pdfs", pdfs)):
         if not path.exists():

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.config_serve import GenerationSettings
 
 log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]  # OpenAI chat messages: [{"role": ..., "content": ...}]
@@ -129,15 +129,3 @@ class Engine(Protocol):
     def alive(self) -> bool: ...
 
     def close(self) -> None: ...
-
-
-def create_engine(config: RuntimeConfig) -> Engine:
-    """The engine a runtime config asks for. Example: ``create_engine(RuntimeConfig())``"""
-    if config.engine == "openai":
-        from hybrid.runtime.remote import RemoteEngine
-
-        assert config.openai is not None  # the config validator guarantees it
-        return RemoteEngine(config.openai, tuple(config.adapters), config.max_queue)
-    from hybrid.runtime.local import LocalEngine
-
-    return LocalEngine(config)
