@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 from hybrid.config import load_config
+from hybrid.datasets.qa_sets import index_set, read_kb
 from hybrid.evals.metrics import fact_match
-from hybrid.evals.qa_sets import index_set, read_kb
 from hybrid.knowledge.embedder import Embedder
 from hybrid.serve.process import start_server
 

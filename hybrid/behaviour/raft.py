@@ -17,7 +17,7 @@ from hybrid.answer import evidence
 from hybrid.answer.router import Hit, Retrieved, Router
 from hybrid.behaviour.data import Example, Message
 from hybrid.config import HybridConfig, RaftConfig, RaftSource
-from hybrid.evals.qa_sets import QA, QASet, fraction, index_set, read_cuad, read_kb, read_squad
+from hybrid.datasets.qa_sets import QA, QASet, fraction, index_set, read_cuad, read_kb, read_squad
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
 

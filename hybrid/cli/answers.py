@@ -89,8 +89,8 @@ def eval_answers(
 ) -> None:
     """The answers grid: base vs base+RAG vs tuned vs tuned+RAG through the serving route."""
     from hybrid.cli.knowledge import embedder_for
+    from hybrid.datasets.qa_sets import read_kb, read_squad
     from hybrid.evals.answers import parse_arms, run_grid, sample, write_outputs
-    from hybrid.evals.qa_sets import read_kb, read_squad
 
     chosen = parse_arms(arms)
     if (data is None) == (docs is None and questions is None):

@@ -21,8 +21,8 @@ from tqdm import tqdm
 
 from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
+from hybrid.datasets.qa_sets import QA, QASet, index_set
 from hybrid.evals import metrics
-from hybrid.evals.qa_sets import QA, QASet, index_set
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
 from hybrid.runtime.engine import Engine

@@ -8,8 +8,8 @@ import pytest
 from hybrid.answer.router import Router
 from hybrid.config import load_config
 from hybrid.config_serve import ANSWERER
+from hybrid.datasets.qa_sets import index_set, read_kb
 from hybrid.evals.metrics import fact_match
-from hybrid.evals.qa_sets import index_set, read_kb
 from tests.conftest import REPO
 
 HELD_OUT = REPO / "evals" / "data" / "kb" / "heldout"

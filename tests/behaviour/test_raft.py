@@ -144,7 +144,7 @@ def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embe
 
     from hybrid.answer.router import Router
     from hybrid.behaviour.raft import PromptBudget, make_example
-    from hybrid.evals.qa_sets import QA, index_set, read_kb
+    from hybrid.datasets.qa_sets import QA, index_set, read_kb
 
     docs = tmp_path / "kb"
     docs.mkdir()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from hybrid.datasets.qa_sets import QA, read_kb
 from hybrid.evals.answers import ARMS, Outcome, parse_arms, run_grid, score, write_outputs
-from hybrid.evals.qa_sets import QA, read_kb
 from hybrid.knowledge.search import SearchResult
 from tests.conftest import make_config
 

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from hybrid.evals.retrieval import _scores, evaluate, load_policyqa
+from hybrid.datasets.policyqa import load_policyqa
+from hybrid.evals.retrieval import _scores, evaluate
 from tests.conftest import SHARED, make_config, require_shared
 
 POLICYQA = SHARED / "policyqa" / "dev.json"

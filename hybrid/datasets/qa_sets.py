@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid.config import HybridConfig
-from hybrid.evals.retrieval import load_policyqa
+from hybrid.datasets.policyqa import load_policyqa
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.sync import sync_folder
 
