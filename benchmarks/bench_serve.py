@@ -37,11 +37,11 @@ from transformers import (  # noqa: E402
 )
 
 from hybrid.answer.router import Composition, Router  # noqa: E402
-from hybrid.behaviour.models import EMBEDDED_LLM, load_base, prepare_embedded  # noqa: E402
 from hybrid.cli.knowledge import SAMPLES  # noqa: E402
 from hybrid.config import parse_config  # noqa: E402
 from hybrid.knowledge.embedder import Embedder  # noqa: E402
 from hybrid.knowledge.sync import sync_folder  # noqa: E402
+from hybrid.models.base import EMBEDDED_LLM, load_base, prepare_embedded  # noqa: E402
 from hybrid.precision import best_device, cpu_has_fast_bf16, resolve_dtype  # noqa: E402
 from hybrid.runtime.local import chat_ids, eos_ids  # noqa: E402
 from hybrid.serve.process import start_server  # noqa: E402

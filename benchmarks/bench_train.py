@@ -115,9 +115,9 @@ def run_arm(arm: str, args: dict, queue) -> None:
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from hybrid.behaviour.models import EMBEDDED_LLM, resolve_base
     from hybrid.behaviour.train import build_trainer
     from hybrid.config import LoraSettings, TrainConfig
+    from hybrid.models.base import EMBEDDED_LLM, resolve_base
 
     torch.manual_seed(0)
     data = conversations(args["examples"], args["synthetic_words"])
@@ -185,7 +185,7 @@ def random_model(args: dict) -> str:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from hybrid.behaviour.models import EMBEDDED_LLM, resolve_base
+    from hybrid.models.base import EMBEDDED_LLM, resolve_base
 
     folder = Path(args["tmp"]) / f"random-{args['random_shape']}"
     if not folder.exists():

@@ -75,7 +75,7 @@ def require_shared(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def smol_dir() -> Path:
     """The embedded SmolLM2 converted to safetensors (about 25 s the first time, cached)."""
-    from hybrid.behaviour.models import prepare_embedded
+    from hybrid.models.base import prepare_embedded
 
     return prepare_embedded()
 

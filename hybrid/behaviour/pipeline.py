@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from hybrid.behaviour.adapters import file_sha256, write_card
 from hybrid.behaviour.data import Example, Message, read_examples
-from hybrid.behaviour.models import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
 from hybrid.behaviour.splits import split_examples
 from hybrid.behaviour.train import TrainResult, train_adapter
 from hybrid.config import HybridConfig
+from hybrid.models.base import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
+from hybrid.models.cards import file_sha256, write_card
 
 
 class ResidualPII(ValueError):

@@ -39,7 +39,7 @@ class PromptBudget:
     def __init__(self, base_model: str):
         from transformers import AutoTokenizer
 
-        from hybrid.behaviour.models import resolve_base
+        from hybrid.models.base import resolve_base
 
         self.tokenizer = AutoTokenizer.from_pretrained(resolve_base(base_model))
         self.context_window = int(getattr(self.tokenizer, "model_max_length", 2048) or 2048)

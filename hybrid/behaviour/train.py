@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from hybrid.behaviour.masking import tokenise
-from hybrid.behaviour.models import load_base, lora_targets
 from hybrid.config import TrainConfig
+from hybrid.models.base import load_base, lora_targets
 from hybrid.precision import best_device
 
 

@@ -49,7 +49,7 @@ def resolve_adapter(config: HybridConfig, adapter: str | None) -> Path | None:
 
 def held_out_only(qa_set, data: Path, adapter: Path | None):
     """Keep the questions whose documents the adapter's RAFT run held out of training."""
-    from hybrid.behaviour.adapters import read_card
+    from hybrid.models.cards import read_card
 
     if adapter is None:
         return qa_set, None

@@ -20,7 +20,7 @@ app.add_typer(adapters_app, name="adapters")
 @models_app.command("prepare")
 def models_prepare() -> None:
     """Convert the embedded SmolLM2 GGUF into a safetensors cache (once; later runs skip)."""
-    from hybrid.behaviour.models import prepare_embedded
+    from hybrid.models.base import prepare_embedded
 
     out.print(f"embedded model ready at {prepare_embedded()}")
 
@@ -95,7 +95,7 @@ def train(
 @adapters_app.command("list")
 def adapters_list(ctx: typer.Context) -> None:
     """Adapters under train.adapters_dir, newest first."""
-    from hybrid.behaviour.adapters import list_adapters
+    from hybrid.models.cards import list_adapters
 
     table = Table("adapter", "base model", "steps", "val loss", "created")
     for card in list_adapters(ctx.obj.config().train.adapters_dir):
@@ -119,7 +119,7 @@ def adapters_show(
 ) -> None:
     """Print an adapter's card; --merge writes a standalone merged model."""
     from hybrid.behaviour.adapters import merge as merge_adapter
-    from hybrid.behaviour.adapters import read_card
+    from hybrid.models.cards import read_card
 
     folder = ctx.obj.config().train.adapters_dir / name
     out.print_json(json.dumps(read_card(folder), default=str))

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import torch
 
-from hybrid.behaviour.adapters import read_card
-from hybrid.behaviour.models import load_base
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.models.base import load_base
+from hybrid.models.cards import read_card
 from hybrid.precision import best_device
 from hybrid.runtime.engine import Event, Messages, Overloaded, Ticket
 from hybrid.runtime.job import Job

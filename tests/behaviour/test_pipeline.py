@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from hybrid.behaviour.adapters import read_card
 from hybrid.behaviour.pipeline import ResidualPII, run_training
 from hybrid.config import parse_config
+from hybrid.models.cards import read_card
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

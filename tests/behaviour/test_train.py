@@ -6,9 +6,9 @@ import random
 import pytest
 import torch
 
-from hybrid.behaviour.adapters import list_adapters, read_card, write_card
 from hybrid.behaviour.train import to_token_dataset, train_adapter
 from hybrid.config import LoraSettings, TrainConfig
+from hybrid.models.cards import list_adapters, read_card, write_card
 
 pytestmark = pytest.mark.slow
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "white"]

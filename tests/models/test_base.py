@@ -14,7 +14,7 @@ from transformers import (
     Qwen2ForCausalLM,
 )
 
-from hybrid.behaviour.models import EMBEDDED_LLM, lora_targets, resolve_base
+from hybrid.models.base import EMBEDDED_LLM, lora_targets, resolve_base
 
 SMALL = dict(
     vocab_size=128,
@@ -74,7 +74,7 @@ def test_unknown_embedded_model_is_a_value_error():
 
 @pytest.mark.integration
 def test_embedded_model_converts_once_and_generates(smol_dir):
-    from hybrid.behaviour.models import load_base, prepare_embedded
+    from hybrid.models.base import load_base, prepare_embedded
 
     assert (smol_dir / "model.safetensors").is_file() and prepare_embedded() == smol_dir
     model, tokenizer = load_base(EMBEDDED_LLM, dtype="fp32")

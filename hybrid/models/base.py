@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 
-from hybrid.behaviour.adapters import file_sha256
 from hybrid.embedded import llm_gguf_path
+from hybrid.models.cards import file_sha256
 from hybrid.precision import DType, best_device, resolve_dtype
 
 EMBEDDED_LLM = "embedded:SmolLM2-135M-Instruct"
