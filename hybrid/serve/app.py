@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,53 +17,18 @@ from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
-from hybrid.serve.auth import Auth, Principal
-from hybrid.serve.budget import TokenBudget
+from hybrid.serve import chat, documents, drafts, verify
+from hybrid.serve.auth import Auth
+from hybrid.serve.deps import Services
 from hybrid.serve.metrics import Metrics
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-@dataclass
-class Services:
-    """Everything a request handler needs, built once per app and passed explicitly."""
-
-    config: HybridConfig
-    engine: Engine
-    router: Router
-    auth: Auth
-    budget: TokenBudget = field(default_factory=TokenBudget)
-    metrics: Metrics = field(default_factory=Metrics)
-    started: float = field(default_factory=time.time)
-    _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)
-    _ingest_guard: threading.Lock = field(default_factory=threading.Lock)
-
-    def ingest_slot(self, collection: str) -> tuple[threading.Lock, Embedder]:
-        """The collection's own upload lock and embedder: an upload to one collection never
-        waits for another's (no server-wide lock, none held while a file lock is awaited),
-        and never shares a tokenizer with queries or other uploads (fast tokenizers are not
-        thread-safe). Created on the collection's first upload."""
-        with self._ingest_guard:  # held only to look up or create the pair, never to ingest
-            lock, embedder = self._ingest.get(collection, (threading.Lock(), None))
-            if embedder is None:
-                embedder = Embedder(self.config.embedder)
-            self._ingest[collection] = (lock, embedder)
-        return lock, embedder
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
-
-
-def principal(request: Request, s: Services = Depends(services)) -> Principal:
-    return s.auth.identify(request)
-
-
 def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> FastAPI:
     """Example: ``uvicorn.run(create_app(config, create_engine(config.runtime), embedder))``"""
     from hybrid.knowledge.sync import clean_stale
-    from hybrid.serve import chat, documents, drafts, verify
 
     for name in clean_stale(config.index_dir):  # debris of syncs killed before this start
         log.info("removed a killed sync's leftovers in collection %s", name)
@@ -78,10 +41,10 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
 
     app = FastAPI(title="hybrid", version="0.1.0", lifespan=lifespan)
     app.state.services = s
-    app.include_router(chat.router)
-    app.include_router(drafts.router)
-    app.include_router(verify.router)
-    app.include_router(documents.router)
+    app.include_router(chat.api)
+    app.include_router(drafts.api)
+    app.include_router(verify.api)
+    app.include_router(documents.api)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))

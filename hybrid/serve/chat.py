@@ -3,31 +3,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import json
-import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import Literal
+from fastapi import APIRouter, HTTPException
 
-from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
-
-from hybrid.answer.router import Answer, Composition
-from hybrid.config_serve import RouteConfig
-from hybrid.knowledge import store
-from hybrid.runtime.engine import Event, Overloaded, Ticket
-from hybrid.serve.app import Services, principal, services
-from hybrid.serve.auth import Principal
+from hybrid.serve.deps import (
+    Caller,
+    ServicesDep,
+    acquire,
+    check_collections,
+    check_max_tokens,
+    check_route,
+)
+from hybrid.serve.generation import Run, Streamed, sse
 from hybrid.serve.schemas import ChatRequest
 
-router = APIRouter()
+api = APIRouter()
 
 
-@router.get("/v1/models")
-def models(who: Principal = Depends(principal), s: Services = Depends(services)) -> dict:
+@api.get("/v1/models")
+def models(who: Caller, s: ServicesDep) -> dict:
     data = [
         {
             "id": name,
@@ -43,10 +36,8 @@ def models(who: Principal = Depends(principal), s: Services = Depends(services))
     return {"object": "list", "data": data}
 
 
-@router.post("/v1/chat/completions", response_model=None)
-async def chat(
-    body: ChatRequest, who: Principal = Depends(principal), s: Services = Depends(services)
-):
+@api.post("/v1/chat/completions", response_model=None)
+async def chat(body: ChatRequest, who: Caller, s: ServicesDep):
     s.auth.require(who, "chat")
     route = check_route(s, who, body.model)
     collections = check_collections(s, who, route, body.collections)
@@ -65,7 +56,7 @@ async def chat(
         raise
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return _Stream(run, _sse(run, include_usage))
+        return Streamed(run, sse(run, include_usage))
     try:
         text, reason = await run.collect()
         answer = await run.finish(text)
@@ -87,288 +78,3 @@ async def chat(
         "citations": list(answer.citations),
         "retrieval": run.retrieval(answer),
     }
-
-
-class Run:
-    """One generation in flight: composition, ticket, and the asyncio queue of its events."""
-
-    def __init__(self, s: Services, who: Principal, comp: Composition):
-        self.s, self.who, self.comp = s, who, comp
-        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        self.created = int(time.time())
-        self.began = time.perf_counter()
-        self.deadline = self.began + s.config.serve.limits.request_timeout_s
-        self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.ticket: Ticket | None = None
-        self.completion_tokens = 0
-        self.first_token_s: float | None = None
-        self.closed = False
-
-    @classmethod
-    async def start(
-        cls,
-        s: Services,
-        who: Principal,
-        route: str,
-        messages: list[dict[str, str]],
-        collections: Sequence[str] | None,
-        max_new_tokens: int | None,
-        sampling: ChatRequest | None = None,
-        kind: Literal["answer", "draft"] = "answer",
-    ) -> Run:
-        """Retrieve and compose (in a worker thread), then queue generation unless refused."""
-        loop = asyncio.get_running_loop()
-        try:
-            comp = await run_in_threadpool(
-                s.router.compose,
-                route,
-                messages,
-                who.may_read,
-                collections,
-                max_new_tokens,
-                kind,
-                max_prompt_tokens=s.config.serve.limits.max_prompt_tokens,
-            )
-        except ValueError as error:
-            raise HTTPException(400, str(error)) from None
-        if sampling is not None:
-            updates = {"temperature": sampling.temperature, "top_p": sampling.top_p}
-            updates = {k: v for k, v in updates.items() if v is not None}
-            comp = dataclasses.replace(comp, settings=comp.settings.model_copy(update=updates))
-            if sampling.adapter is not None:
-                chosen = None if sampling.adapter == "base" else sampling.adapter
-                comp = dataclasses.replace(comp, adapter=chosen)
-        run = cls(s, who, comp)
-        s.metrics.similarity.labels(route).observe(comp.best_similarity or 0.0)
-        s.metrics.dropped.labels(route).inc(comp.dropped)
-        if comp.refused:
-            return run
-        try:
-            s.budget.charge(who, comp.prompt_tokens)
-        except HTTPException:
-            s.metrics.rejected.labels("key_tokens").inc()
-            raise
-
-        def deliver(event: Event) -> None:  # called on the engine's thread
-            loop.call_soon_threadsafe(run.events.put_nowait, event)
-
-        try:
-            run.ticket = await run_in_threadpool(
-                s.engine.submit, comp.messages, comp.settings, comp.adapter, deliver
-            )
-        except Overloaded as error:
-            s.budget.refund(who, comp.prompt_tokens)
-            s.metrics.rejected.labels("queue_full").inc()
-            raise HTTPException(
-                503, f"server busy: {error}", headers={"Retry-After": "1"}
-            ) from None
-        except ValueError as error:
-            s.budget.refund(who, comp.prompt_tokens)
-            raise HTTPException(400, str(error)) from None
-        return run
-
-    async def stream(self) -> AsyncIterator[Event]:
-        """Events until done; a request past its deadline is cancelled and ends as ``length``."""
-        if self.ticket is None:  # refused: the refusal is the whole answer
-            yield Event(text=self.s.router.route(self.comp.route).refusal)
-            yield Event(done=True, finish_reason="stop")
-            return
-        while True:
-            try:
-                event = await asyncio.wait_for(
-                    self.events.get(), timeout=max(0.0, self.deadline - time.perf_counter())
-                )
-            except asyncio.TimeoutError:  # not TimeoutError: they differ before Python 3.11
-                self.ticket.cancel()
-                yield Event(done=True, finish_reason="length", error="timeout")
-                return
-            if event.text and self.first_token_s is None:
-                self.first_token_s = time.perf_counter() - self.began
-                self.s.metrics.first_token.labels(self.comp.route).observe(self.first_token_s)
-            if event.done:
-                self.completion_tokens = event.completion_tokens
-            yield event
-            if event.done:
-                return
-
-    async def collect(self) -> tuple[str, str]:
-        parts = []
-        async for event in self.stream():
-            parts.append(event.text)
-            if event.done:
-                if event.error == "timeout":
-                    raise HTTPException(
-                        504,
-                        f"generation took over serve.limits.request_timeout_s "
-                        f"({self.s.config.serve.limits.request_timeout_s:g} s)",
-                    )
-                if event.error:
-                    raise HTTPException(502, f"generation failed: {event.error}")
-                return "".join(parts), event.finish_reason or "stop"
-        raise HTTPException(502, "generation ended without a result")
-
-    async def finish(self, text: str) -> Answer:
-        answer = await run_in_threadpool(self.s.router.finish, self.comp, text)
-        m, route = self.s.metrics, self.comp.route
-        m.tokens.labels(route, "prompt").inc(self.comp.prompt_tokens)
-        m.tokens.labels(route, "completion").inc(self.completion_tokens)
-        m.removed.labels(route).inc(answer.removed_citations)
-        m.unsupported.labels(route).inc(len(answer.unsupported))
-        if answer.refused:
-            m.refusals.labels(route).inc()
-        for c in answer.citations:
-            m.citations.labels(route, str(c["verified"]).lower(), c["origin"]).inc()
-        return answer
-
-    def usage(self) -> dict:
-        prompt = self.comp.prompt_tokens
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": prompt + self.completion_tokens,
-        }
-
-    def retrieval(self, answer: Answer) -> dict:
-        best = self.comp.best_similarity
-        return {
-            "retrieved": self.comp.retrieved,
-            "used": len(self.comp.sources),
-            "dropped": self.comp.dropped,
-            "dropped_turns": self.comp.dropped_turns,  # history left out (limits)
-            "best_similarity": None if best is None else round(best, 4),
-            "refused": answer.refused,
-            "removed_citations": answer.removed_citations,
-            "unsupported_sentences": len(answer.unsupported),
-            "adapter": self.comp.adapter,
-            "sources": [  # every numbered chunk of the prompt, cited or not
-                {
-                    "n": src.n,
-                    "document": src.chunk.doc_id,
-                    "collection": src.collection,
-                    "pages": src.chunk.pages or None,
-                    "similarity": None
-                    if src.chunk.similarity is None
-                    else round(src.chunk.similarity, 4),
-                }
-                for src in self.comp.sources
-            ],
-        }
-
-    def close(self) -> None:
-        """Idempotent: cancel generation if still running, free the key's slot once."""
-        if self.closed:
-            return
-        self.closed = True
-        if self.ticket is not None and not self.ticket.finished:
-            self.ticket.cancel()  # client gone or error: free the batch slot
-        self.s.budget.record(self.who, self.completion_tokens)
-        self.s.auth.release(self.who)
-
-
-class _Stream(StreamingResponse):
-    """SSE response that frees the run even when its body never starts (client gone)."""
-
-    def __init__(self, run: Run, body: AsyncIterator[str]):
-        super().__init__(
-            body,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-        self.run = run
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.run.close()
-
-
-def acquire(s: Services, who: Principal) -> None:
-    """Take one of the key's concurrency slots (429 beyond them, counted in metrics)."""
-    try:
-        s.auth.acquire(who)
-    except HTTPException:
-        s.metrics.rejected.labels("key_concurrency").inc()
-        raise
-
-
-async def _sse(run: Run, include_usage: bool) -> AsyncIterator[str]:
-    def chunk(delta: dict, reason: str | None = None, **extra: object) -> str:
-        body = {
-            "id": run.id,
-            "object": "chat.completion.chunk",
-            "created": run.created,
-            "model": run.comp.route,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
-            **extra,
-        }
-        return f"data: {json.dumps(body)}\n\n"
-
-    try:
-        yield chunk({"role": "assistant", "content": ""})
-        parts, reason, error = [], "stop", None
-        async for event in run.stream():
-            if event.text:
-                parts.append(event.text)
-                yield chunk({"content": event.text})
-            if event.done:
-                reason, error = event.finish_reason or "stop", event.error
-        if error and error != "timeout":
-            body = {"error": {"message": f"generation failed: {error}", "type": "server_error"}}
-            yield f"data: {json.dumps(body)}\n\n"
-        else:
-            answer = await run.finish("".join(parts))
-            yield chunk(
-                {},
-                reason,
-                citations=list(answer.citations),
-                retrieval=run.retrieval(answer),
-                final_text=answer.text,
-            )
-            if include_usage:
-                body = {"id": run.id, "object": "chat.completion.chunk", "created": run.created}
-                body |= {"model": run.comp.route, "choices": [], "usage": run.usage()}
-                yield f"data: {json.dumps(body)}\n\n"
-        yield "data: [DONE]\n\n"
-    finally:
-        run.close()
-
-
-def check_route(s: Services, who: Principal, name: str) -> RouteConfig:
-    if name not in s.config.routes:
-        known = ", ".join(sorted(r for r in s.config.routes if who.may_use_route(r)))
-        raise HTTPException(404, f"model: unknown route {name!r} (known: {known or 'none'})")
-    if not who.may_use_route(name):
-        raise HTTPException(403, f"key {who.name!r} may not use route {name!r}")
-    return s.config.routes[name]
-
-
-def check_collections(
-    s: Services, who: Principal, route: RouteConfig | None, wanted: list[str] | None
-) -> list[str] | None:
-    """Explicitly requested collections narrow the route's (drafts: any readable collection);
-    each must exist and be readable. An empty list would switch grounding off: refused."""
-    if wanted is None:
-        return None
-    if not wanted:
-        raise HTTPException(400, "collections: give at least one, or leave the field out")
-    for name in wanted:
-        try:
-            store.check_name(name)
-        except ValueError as error:  # "" or "../x": a bad request, never a server error
-            raise HTTPException(400, f"collections: {error}") from None
-        if route is not None and name not in route.collections:
-            shown = [c for c in route.collections if who.may_read(c)]  # never name the rest
-            raise HTTPException(400, f"collections: {name!r} is not read by this route ({shown})")
-        if not who.may_read(name):
-            raise HTTPException(403, f"key {who.name!r} may not read collection {name!r}")
-        if store.current_version(store.collection_dir(s.config.index_dir, name)) is None:
-            raise HTTPException(404, f"collections: {name!r} does not exist")
-    return wanted
-
-
-def check_max_tokens(s: Services, value: int | None, field: str) -> int | None:
-    cap = s.config.serve.limits.max_new_tokens
-    if value is not None and value > cap:
-        raise HTTPException(400, f"{field}: {value} is over the server limit {cap}")
-    return value

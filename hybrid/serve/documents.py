@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hybrid.knowledge import store
 from hybrid.knowledge.loaders import SUPPORTED, LoadError, check_doc_id
 from hybrid.knowledge.sync import CollectionLocked, collection_info, delete_document, put_document
-from hybrid.serve.app import Services, principal, services
 from hybrid.serve.auth import Principal
+from hybrid.serve.deps import Caller, Services, ServicesDep
 
-router = APIRouter()
+api = APIRouter()
 
 
 def _checked(s: Services, who: Principal, collection: str, capability: str) -> None:
@@ -40,16 +40,14 @@ def _doc_id(path: str) -> str:
     return doc_id
 
 
-@router.get("/v1/collections")
-def list_collections(who: Principal = Depends(principal), s: Services = Depends(services)) -> dict:
+@api.get("/v1/collections")
+def list_collections(who: Caller, s: ServicesDep) -> dict:
     names = [c for c in store.list_collections(s.config.index_dir) if who.may_read(c)]
     return {"collections": names}
 
 
-@router.get("/v1/collections/{collection}")
-def show(
-    collection: str, who: Principal = Depends(principal), s: Services = Depends(services)
-) -> dict:
+@api.get("/v1/collections/{collection}")
+def show(collection: str, who: Caller, s: ServicesDep) -> dict:
     _checked(s, who, collection, "documents")
     try:
         info = collection_info(store.collection_dir(s.config.index_dir, collection))
@@ -80,14 +78,14 @@ def show(
     }
 
 
-@router.put("/v1/collections/{collection}/documents/{path:path}")
+@api.put("/v1/collections/{collection}/documents/{path:path}")
 async def upload(
     collection: str,
     path: str,
     request: Request,
     response: Response,
-    who: Principal = Depends(principal),
-    s: Services = Depends(services),
+    who: Caller,
+    s: ServicesDep,
 ) -> dict:
     _checked(s, who, collection, "documents")
     doc_id = _doc_id(path)
@@ -123,10 +121,8 @@ async def upload(
     }
 
 
-@router.delete("/v1/collections/{collection}/documents/{path:path}")
-async def delete(
-    collection: str, path: str, who: Principal = Depends(principal), s: Services = Depends(services)
-) -> dict:
+@api.delete("/v1/collections/{collection}/documents/{path:path}")
+async def delete(collection: str, path: str, who: Caller, s: ServicesDep) -> dict:
     _checked(s, who, collection, "documents")
     try:
         doc_id = check_doc_id(path)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 
 from hybrid.answer.footnotes import footnoted
-from hybrid.serve.app import Services, principal, services
-from hybrid.serve.auth import Principal
-from hybrid.serve.chat import Run, acquire, check_collections, check_max_tokens, check_route
+from hybrid.serve.deps import (
+    Caller,
+    ServicesDep,
+    acquire,
+    check_collections,
+    check_max_tokens,
+    check_route,
+)
+from hybrid.serve.generation import Run
 from hybrid.serve.schemas import DraftRequest
 
-router = APIRouter()
+api = APIRouter()
 
 
-@router.post("/v1/drafts")
-async def draft(
-    body: DraftRequest, who: Principal = Depends(principal), s: Services = Depends(services)
-) -> dict:
+@api.post("/v1/drafts")
+async def draft(body: DraftRequest, who: Caller, s: ServicesDep) -> dict:
     s.auth.require(who, "draft")
     route = check_route(s, who, body.route)
     if route.draft_template is None:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from hybrid.answer import claims
-from hybrid.serve.app import Services, principal, services
-from hybrid.serve.auth import Principal
-from hybrid.serve.chat import acquire, check_collections, check_route
+from hybrid.serve.deps import Caller, ServicesDep, acquire, check_collections, check_route
 from hybrid.serve.schemas import VerifyRequest
 
-router = APIRouter()
+api = APIRouter()
 
 
-@router.post("/v1/verify")
-async def verify(
-    body: VerifyRequest, who: Principal = Depends(principal), s: Services = Depends(services)
-) -> dict:
+@api.post("/v1/verify")
+async def verify(body: VerifyRequest, who: Caller, s: ServicesDep) -> dict:
     """Each sentence of ``text`` labelled quoted / supported / contradicted / unsupported,
     with the source sentence it aligned to (document, page, snippet, offsets)."""
     s.auth.require(who, "draft")  # legal and above, as for drafts
@@ -26,7 +22,7 @@ async def verify(
     acquire(s, who)
     try:
         judged = await run_in_threadpool(
-            s.router.check_text, body.route, body.text, collections, who.may_read
+            s.answers.check_text, body.route, body.text, collections, who.may_read
         )
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
