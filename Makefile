@@ -21,8 +21,11 @@ $(STAMP):
 
 install: $(STAMP)
 
+# The shared data (README, "Shared data") sits beside the repository.
+SHARED ?= ../shared/data
+
 demo: install
-	$(VENV)/bin/hybrid demo
+	$(VENV)/bin/hybrid demo --contracts $(SHARED)/contracts/pdfs
 
 serve: install
 	$(VENV)/bin/hybrid serve
@@ -41,7 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check hybrid tests benchmarks
 
 eval: install
-	$(VENV)/bin/hybrid eval retrieval
+	$(VENV)/bin/hybrid eval retrieval --data $(SHARED)/policyqa/dev.json
 
 bench: install
 	$(PY) benchmarks/bench_index.py

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hybrid.cli.common import REPO_SHARED, app, eval_app, out
+from hybrid.cli.common import app, eval_app, out
 from hybrid.config import DataConfig, load_config
 
 models_app = typer.Typer(help="Base models.", no_args_is_help=True)
@@ -130,7 +130,9 @@ def adapters_show(
 @eval_app.command("redaction")
 def eval_redaction(
     ctx: typer.Context,
-    data: Path = typer.Option(REPO_SHARED / "pii/presidio_synth_v2.json", help="Presidio synth."),
+    data: Path = typer.Option(
+        ..., help="Presidio synthetic set, e.g. ../shared/data/pii/presidio_synth_v2.json."
+    ),
     limit: int = typer.Option(None, help="Score only the first N sentences."),
     output: Path = typer.Option(Path("evals/results/redaction-presidio-synth.json")),
 ) -> None:

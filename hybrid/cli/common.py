@@ -20,7 +20,6 @@ eval_app = typer.Typer(help="Evaluations.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
 out = Console(highlight=False)
-REPO_SHARED = Path("../shared/data")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hybrid.cli.common import REPO_SHARED, app, eval_app, index_app, out
+from hybrid.cli.common import app, eval_app, index_app, out
 from hybrid.config import HybridConfig
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "acme"  # shipped with the package
@@ -186,7 +186,9 @@ def search(
 @eval_app.command("retrieval")
 def eval_retrieval(
     ctx: typer.Context,
-    data: Path = typer.Option(REPO_SHARED / "policyqa/dev.json", help="PolicyQA (SQuAD) JSON."),
+    data: Path = typer.Option(
+        ..., help="PolicyQA (SQuAD) JSON, e.g. ../shared/data/policyqa/dev.json."
+    ),
     dtype: str = typer.Option(None, help="Embedder dtype override: auto | bf16 | fp32."),
     limit: int = typer.Option(None, help="Score only this many questions (spread evenly)."),
     granularity: str = typer.Option(
@@ -231,7 +233,9 @@ def eval_retrieval(
 @app.command()
 def demo(
     ctx: typer.Context,
-    contracts: Path = typer.Option(REPO_SHARED / "contracts/pdfs", help="Contract PDFs to index."),
+    contracts: Path = typer.Option(
+        None, help="Contract PDFs to index too, e.g. ../shared/data/contracts/pdfs (make demo)."
+    ),
     serve: bool = typer.Option(True, help="Start the server afterwards (page at /)."),
     port: int | None = typer.Option(None, help="Port (default: serve.port)."),
 ) -> None:
@@ -243,9 +247,9 @@ def demo(
     config = ctx.obj.config()
     embedder = embedder_for(config)
     jobs = [("acme-policies", SAMPLES, "How long do I have to return a sale item?")]
-    if contracts.is_dir():
+    if contracts is not None and contracts.is_dir():
         jobs.append(("contracts", contracts, "Which law governs the agreement?"))
-    else:
+    elif contracts is not None:
         out.print(f"[yellow]{contracts} not found: indexing the sample policies only[/yellow]")
     for name, folder, question in jobs:
         report = sync_folder(name, folder, config, embedder, progress=True)
