@@ -11,10 +11,38 @@ def test_there_are_recipes():
     assert any(p.name == "default.yaml" for p in CONFIGS)
 
 
+REPO = Path(__file__).resolve().parents[1]
+# Paths a recipe may name outside the repository: the shared data beside it.
+SHARED = Path("../shared/data")
+
+
+def _exists_or_shared(path: Path) -> bool:
+    return (REPO / path).exists() or path.is_relative_to(SHARED) or path.is_absolute()
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_every_recipe_loads(path: Path):
+def test_every_recipe_loads_and_names_what_exists(path: Path):
     config = load_config(path)
-    assert isinstance(config, HybridConfig)
+    assert config.routes, "a recipe serves at least one route"
+    for name, route in config.routes.items():
+        # Templates ship in prompts/; an adapter a route uses is one the runtime loads, either
+        # shipped in the package or one that a recipe here trains (adapters/<train.adapter_name>).
+        for template in (route.template, route.draft_template):
+            assert template is None or (REPO / template).is_file(), (name, template)
+        if route.adapter is not None and config.runtime.engine == "local":
+            # (A remote engine serves adapters by name; the files live on that server.)
+            folder = Path(config.runtime.adapters[route.adapter])
+            trained = {load_config(c).train.adapter_name for c in CONFIGS}
+            shipped = (REPO / folder / "adapter_config.json").is_file() or (
+                folder / "adapter_config.json"
+            ).is_file()
+            assert shipped or folder.name in trained, (name, folder)
+    for source in config.raft.sources if config.raft else ():
+        assert _exists_or_shared(source.path), source.path
+        assert source.docs is None or (REPO / source.docs).is_dir(), source.docs
+        assert source.route in config.routes, source.route
+    if config.data is not None:
+        assert _exists_or_shared(config.data.path), config.data.path
 
 
 def test_default_recipe_uses_embedded_models():

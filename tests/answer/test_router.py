@@ -115,8 +115,30 @@ def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_fol
     assert "14 days" in checked["evidence"]["snippet"] and "90" in checked["reason"]
     assert wrong.unsupported == ("Sale items can be returned within 90 days.",)
 
-    tickets = router.answer("shop", user(REFUND))  # compose + generate + finish
-    assert isinstance(tickets.text, str)
+    # answer() is compose + generate + finish: the composed prompt goes to the engine once, and
+    # (greedy) the answer is what finishing that generation by hand gives.
+    class Recording:
+        def __init__(self) -> None:
+            self.prompts: list = []
+
+        def submit(self, messages, settings, adapter=None, deliver=None):
+            self.prompts.append(messages)
+            return engine.submit(messages, settings, adapter, deliver)
+
+        def __getattr__(self, name: str):
+            return getattr(engine, name)
+
+    router.engine = recording = Recording()
+    tickets = router.answer("shop", user(REFUND))
+    composed = router.compose("shop", user(REFUND))
+    assert recording.prompts == [composed.messages]
+    raw = engine.submit(composed.messages, composed.settings, composed.adapter).result(60).text
+    by_hand = router.finish(composed, raw)
+    assert (tickets.text, tickets.citations, tickets.refused) == (
+        by_hand.text,
+        by_hand.citations,
+        by_hand.refused,
+    )
 
 
 def test_sentence_evidence_numbers_the_best_sentences(tmp_path, embedder, engine, docs_folder):
