@@ -12,17 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from hybrid.config import load_config
-from hybrid.datasets.qa_sets import index_set, read_kb
-from hybrid.evals.metrics import fact_match
-from hybrid.knowledge.embedder import Embedder
-from hybrid.serve.process import start_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/serve/process.py
+
+from hybrid.config import load_config  # noqa: E402
+from hybrid.datasets.qa_sets import index_set, read_kb  # noqa: E402
+from hybrid.evals.metrics import fact_match  # noqa: E402
+from hybrid.knowledge.embedder import Embedder  # noqa: E402
+from tests.serve.process import start_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 KB = REPO / "evals" / "data" / "kb" / "heldout"

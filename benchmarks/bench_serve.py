@@ -18,12 +18,14 @@ import asyncio
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/serve/process.py
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import httpx  # noqa: E402
@@ -44,7 +46,7 @@ from hybrid.knowledge.sync import sync_folder  # noqa: E402
 from hybrid.models.base import EMBEDDED_LLM, load_base, prepare_embedded  # noqa: E402
 from hybrid.precision import best_device, cpu_has_fast_bf16, resolve_dtype  # noqa: E402
 from hybrid.runtime.local import chat_ids, eos_ids  # noqa: E402
-from hybrid.serve.process import start_server  # noqa: E402
+from tests.serve.process import start_server  # noqa: E402
 
 ROUTE = "bench"
 QUESTIONS = (

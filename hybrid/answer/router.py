@@ -76,6 +76,7 @@ class Composition:
     named: tuple[str, ...] = ()  # documents the question named (drafts search only those)
     dropped_turns: int = 0  # earlier conversation turns left out to fit the prompt budget
     lead: int = 0  # sources 1..lead open the text verbatim, as quotes (drafts)
+    refusal: str = ""  # the route's refusal: the whole answer when ``refused``
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,18 @@ class Router:
 
         def refusal(dropped: int) -> Composition:
             return Composition(
-                route_name, [], (), len(hits), dropped, True, best, settings, adapter, 0, named
+                route_name,
+                [],
+                (),
+                len(hits),
+                dropped,
+                True,
+                best,
+                settings,
+                adapter,
+                0,
+                named,
+                refusal=route.refusal,
             )
 
         if retrieved.refused:
@@ -299,6 +311,7 @@ class Router:
             named,
             turns - len(history),
             min(retrieved.lead, len(sources)),
+            route.refusal,
         )
 
     def finish(self, comp: Composition, text: str) -> Answer:
@@ -308,7 +321,7 @@ class Router:
         """
         route = self.route(comp.route)
         if comp.refused:
-            return Answer(route.refusal, (), 0, True)
+            return Answer(comp.refusal, (), 0, True)
         if comp.lead:  # a draft opens with the clauses it found, verbatim
             quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
             text = "\n".join([*quoted, text])

@@ -102,7 +102,7 @@ class Run:
     async def stream(self) -> AsyncIterator[Event]:
         """Events until done; a request past its deadline is cancelled and ends as ``length``."""
         if self.ticket is None:  # refused: the refusal is the whole answer
-            yield Event(text=self.s.answers.route(self.comp.route).refusal)
+            yield Event(text=self.comp.refusal)
             yield Event(done=True, finish_reason="stop")
             return
         while True:

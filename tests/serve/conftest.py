@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from hybrid.config_serve import DEFAULT_ROUTES
-from hybrid.serve.process import ServerProcess
-from hybrid.serve.process import start_server as launch
 from tests.conftest import CONTRACTS, require_shared
+from tests.serve.process import ServerProcess
+from tests.serve.process import start_server as launch
 
 THREE_CONTRACTS = (
     "HerImports_20161018_8-KA_EX-10.14_9765707_EX-10.14_Maintenance Agreement.pdf",
