@@ -21,6 +21,7 @@ import numpy as np
 from hybrid.answer import citations, claims, evidence, naming
 from hybrid.config import HybridConfig
 from hybrid.config_serve import EvidenceConfig, GenerationSettings, RouteConfig
+from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
@@ -112,7 +113,7 @@ class Router:
 
     def route(self, name: str) -> RouteConfig:
         if name not in self.config.routes:
-            raise KeyError(f"unknown route {name!r}; known: {sorted(self.config.routes)}")
+            raise NotFound(f"unknown route {name!r}; known: {sorted(self.config.routes)}")
         return self.config.routes[name]
 
     def retrieve(
@@ -134,7 +135,7 @@ class Router:
         """
         route = self.route(route_name)
         if not question.strip():
-            raise ValueError("messages: the last user message is empty")
+            raise Invalid("messages: the last user message is empty")
         wanted = tuple(collections) if collections is not None else route.collections
         allowed = [c for c in wanted if readable(c)]
         named: tuple[str, ...] = ()
@@ -229,12 +230,12 @@ class Router:
         route = self.route(route_name)
         template = self.templates.get((route_name, kind))
         if template is None:
-            raise ValueError(f"route {route_name!r} has no {kind}_template")
+            raise Invalid(f"route {route_name!r} has no {kind}_template")
         if not messages or messages[-1].get("role") != "user":
-            raise ValueError("messages: the last message must come from the user")
+            raise Invalid("messages: the last message must come from the user")
         question = messages[-1]["content"]
         if not question.strip():
-            raise ValueError("messages: the last user message is empty")
+            raise Invalid("messages: the last user message is empty")
         settings = route.generation
         if max_new_tokens is not None:
             settings = settings.model_copy(
@@ -287,7 +288,7 @@ class Router:
             elif used:
                 used = used[:-1]  # drop whole chunks, lowest rank first
             else:
-                raise ValueError(
+                raise Invalid(
                     f"messages: the question alone takes {tokens} tokens; the prompt may take "
                     f"{budget} (the context window {engine.context_window} minus "
                     f"max_new_tokens, or the server's limits.max_prompt_tokens)"
@@ -382,7 +383,7 @@ class Router:
         route = self.route(route_name)
         sentences = [s.text for s in citations.parse(text, 0).sentences]  # "[n]" is not ours
         if not sentences:
-            raise ValueError("text: no sentence to check")
+            raise Invalid("text: no sentence to check")
         allowed = [c for c in collections if readable(c)]
         nli = self._nli(route.verify.nli_model)
         out = []

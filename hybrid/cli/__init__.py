@@ -15,12 +15,12 @@ def main() -> None:
     """Console entry point: user errors print one line and exit 1, not a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from hybrid.errors import HybridError
     from hybrid.knowledge.loaders import LoadError
-    from hybrid.knowledge.sync import CollectionLocked
 
     try:
         app()
-    except (ValueError, LoadError, CollectionLocked, FileNotFoundError, ImportError) as error:
+    except (HybridError, ValueError, LoadError, FileNotFoundError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

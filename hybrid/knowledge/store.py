@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid.errors import Conflict, Invalid
+
 CURRENT = "CURRENT"
 LOCK = ".sync.lock"
 KEEP_VERSIONS = 2
@@ -53,7 +55,7 @@ CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
 def check_name(name: str) -> str:
     """Collection names become folder names: letters, digits, ``.``, ``_``, ``-``."""
     if not _NAME.match(name):
-        raise ValueError(
+        raise Invalid(
             f"collection name {name!r} must be 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
@@ -101,7 +103,7 @@ def check_embedder(meta: dict, name: str, dimension: int, collection: str) -> No
     """Refuse to mix vectors of different models in one collection (sync and query alike)."""
     built = (meta.get("embedder"), meta.get("dimension"))
     if built != (name, dimension):
-        raise ValueError(
+        raise Conflict(
             f"collection {collection!r} was built with embedder {built[0]!r} (dimension "
             f"{built[1]}); this config uses {name!r} (dimension {dimension}). Vectors of "
             "different models cannot be mixed: use the same embedder or a new collection."

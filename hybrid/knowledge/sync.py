@@ -10,6 +10,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from hybrid.config import HybridConfig
+from hybrid.errors import Conflict
 from hybrid.knowledge import store
 from hybrid.knowledge.builder import Change, SyncReport, apply_changes
 from hybrid.knowledge.embedder import Embedder
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class CollectionLocked(RuntimeError):
+class CollectionLocked(Conflict):
     """Another sync holds the collection for longer than ``ingest.lock_timeout_s``."""
 
 

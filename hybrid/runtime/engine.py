@@ -16,10 +16,6 @@ log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]  # OpenAI chat messages: [{"role": ..., "content": ...}]
 
 
-class Overloaded(RuntimeError):
-    """The engine's queue is full; the server answers 503 at once instead of queueing."""
-
-
 @dataclass(frozen=True)
 class Event:
     """A text delta, or the end of a request (``done``) with its reason and token counts."""

@@ -24,10 +24,11 @@ from pathlib import Path
 import torch
 
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.errors import Invalid, Overloaded
 from hybrid.models.base import load_base
 from hybrid.models.cards import read_card
 from hybrid.precision import best_device
-from hybrid.runtime.engine import Event, Messages, Overloaded, Ticket
+from hybrid.runtime.engine import Event, Messages, Ticket
 from hybrid.runtime.job import Job
 from hybrid.runtime.microbatch import generate_batch
 from hybrid.runtime.scheduler import RunningBatch, supports_merging
@@ -95,10 +96,10 @@ class LocalEngine:
     ) -> Ticket:
         """Queue one request; raises Overloaded when ``max_queue`` requests already wait."""
         if adapter is not None and adapter not in self.adapters:
-            raise ValueError(f"unknown adapter {adapter!r}; loaded: {list(self.adapters)}")
+            raise Invalid(f"unknown adapter {adapter!r}; loaded: {list(self.adapters)}")
         ids = self.encode(messages)
         if len(ids) + settings.max_new_tokens > self.context_window:
-            raise ValueError(
+            raise Invalid(
                 f"prompt ({len(ids)} tokens) + max_new_tokens ({settings.max_new_tokens}) "
                 f"exceeds the context window ({self.context_window})"
             )

@@ -14,7 +14,8 @@ from collections.abc import Callable
 import httpx
 
 from hybrid.config_serve import GenerationSettings, OpenAIBackend
-from hybrid.runtime.engine import Event, Messages, Overloaded, Ticket
+from hybrid.errors import Overloaded
+from hybrid.runtime.engine import Event, Messages, Ticket
 
 
 class RemoteEngine:

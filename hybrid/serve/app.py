@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
+from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
 from hybrid.serve import chat, documents, drafts, verify
@@ -106,6 +107,13 @@ def _errors(app: FastAPI) -> None:
             parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg')}{shown}")
         param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
         return JSONResponse(error_body("; ".join(parts), 422, param), 422)
+
+    @app.exception_handler(HybridError)
+    async def hybrid_error(_: Request, error: HybridError) -> JSONResponse:
+        # Errors raised on purpose below the server: one kind, one status (hybrid/errors.py).
+        status = status_of(error)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return JSONResponse(error_body(str(error), status), status, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

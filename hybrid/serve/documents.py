@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from hybrid.errors import Conflict
 from hybrid.knowledge import store
 from hybrid.knowledge.loaders import SUPPORTED, LoadError, check_doc_id
 from hybrid.knowledge.sync import CollectionLocked, collection_info, delete_document, put_document
@@ -102,9 +103,7 @@ async def upload(
         report = await run_in_threadpool(ingest)
     except LoadError as error:
         raise HTTPException(422, f"document {doc_id!r} cannot be indexed: {error}") from None
-    except CollectionLocked as error:
-        raise HTTPException(409, str(error)) from None
-    except ValueError as error:  # e.g. a collection built with another embedder
+    except Conflict as error:  # locked by a sync, or built with another embedder
         raise HTTPException(409, str(error)) from None
     if doc_id in report.failed:  # e.g. over ingest.max_chunks: the previous version stays
         raise HTTPException(422, f"document {doc_id!r} cannot be indexed: {report.failed[doc_id]}")

@@ -15,7 +15,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from hybrid.answer.router import Answer, Composition
-from hybrid.runtime.engine import Event, Overloaded, Ticket
+from hybrid.errors import Overloaded
+from hybrid.runtime.engine import Event, Ticket
 from hybrid.serve.auth import Principal
 from hybrid.serve.deps import Services
 from hybrid.serve.schemas import ChatRequest
@@ -50,19 +51,16 @@ class Run:
     ) -> Run:
         """Retrieve and compose (in a worker thread), then queue generation unless refused."""
         loop = asyncio.get_running_loop()
-        try:
-            comp = await run_in_threadpool(
-                s.answers.compose,
-                route,
-                messages,
-                who.may_read,
-                collections,
-                max_new_tokens,
-                kind,
-                max_prompt_tokens=s.config.serve.limits.max_prompt_tokens,
-            )
-        except ValueError as error:
-            raise HTTPException(400, str(error)) from None
+        comp = await run_in_threadpool(
+            s.answers.compose,
+            route,
+            messages,
+            who.may_read,
+            collections,
+            max_new_tokens,
+            kind,
+            max_prompt_tokens=s.config.serve.limits.max_prompt_tokens,
+        )
         if sampling is not None:
             updates = {"temperature": sampling.temperature, "top_p": sampling.top_p}
             updates = {k: v for k, v in updates.items() if v is not None}
@@ -94,9 +92,9 @@ class Run:
             raise HTTPException(
                 503, f"server busy: {error}", headers={"Retry-After": "1"}
             ) from None
-        except ValueError as error:
+        except Exception:  # Invalid (a 400 by the app's handler), or a bug (a logged 500)
             s.budget.refund(who, comp.prompt_tokens)
-            raise HTTPException(400, str(error)) from None
+            raise
         return run
 
     async def stream(self) -> AsyncIterator[Event]:

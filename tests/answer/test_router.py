@@ -9,6 +9,7 @@ import pytest
 
 from hybrid.answer.router import Router
 from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.errors import NotFound
 from hybrid.knowledge.sync import sync_folder
 from hybrid.runtime.local import LocalEngine
 from tests.conftest import make_config
@@ -93,7 +94,7 @@ def test_old_turns_go_before_evidence(tmp_path, embedder, engine, docs_folder):
         router.compose("shop", user(REFUND * 20))
     with pytest.raises(ValueError, match="last message must come from the user"):
         router.compose("shop", history)
-    with pytest.raises(KeyError, match="unknown route 'nope'"):
+    with pytest.raises(NotFound, match="unknown route 'nope'"):
         router.compose("nope", user(REFUND))
 
 

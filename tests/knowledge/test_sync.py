@@ -5,6 +5,7 @@ import pytest
 from filelock import FileLock
 
 from hybrid.config import EmbedderConfig
+from hybrid.errors import Conflict
 from hybrid.knowledge import store
 from hybrid.knowledge.loaders import LoadError
 from hybrid.knowledge.search import Retriever
@@ -104,7 +105,7 @@ def test_embedder_mismatch_is_refused(tmp_path, docs_folder, embedder):
         name, dimension = "other-model", 768
 
     (docs_folder / "new.txt").write_text("new text")
-    with pytest.raises(ValueError, match="other-model"):
+    with pytest.raises(Conflict, match="other-model"):
         sync_folder("c", docs_folder, config, Other())  # type: ignore[arg-type]
     assert (
         EmbedderConfig().model
