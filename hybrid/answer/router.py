@@ -460,6 +460,12 @@ class Router:
         hits.sort(key=lambda h: -h.chunk.score)  # RRF scores: comparable across collections
         return hits[:k]
 
+    def has_collection(self, name: str) -> bool:
+        """Whether ``name`` is a valid collection name with a built version (Invalid if the
+        name itself is bad: "" or "../x")."""
+        coll = store.collection_dir(self.config.index_dir, store.check_name(name))
+        return store.current_version(coll) is not None
+
     def retriever(self, name: str) -> Retriever | None:
         """The collection's retriever at its newest version; None while it is not built."""
         coll = store.collection_dir(self.config.index_dir, name)

@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
 from hybrid.config_serve import RouteConfig
-from hybrid.knowledge import store
+from hybrid.errors import Invalid
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
 from hybrid.serve.auth import Auth, Principal
@@ -80,15 +80,15 @@ def check_collections(
         raise HTTPException(400, "collections: give at least one, or leave the field out")
     for name in wanted:
         try:
-            store.check_name(name)
-        except ValueError as error:  # "" or "../x": a bad request, never a server error
+            exists = s.answers.has_collection(name)
+        except Invalid as error:  # "" or "../x": a bad request, never a server error
             raise HTTPException(400, f"collections: {error}") from None
         if route is not None and name not in route.collections:
             shown = [c for c in route.collections if who.may_read(c)]  # never name the rest
             raise HTTPException(400, f"collections: {name!r} is not read by this route ({shown})")
         if not who.may_read(name):
             raise HTTPException(403, f"key {who.name!r} may not read collection {name!r}")
-        if store.current_version(store.collection_dir(s.config.index_dir, name)) is None:
+        if not exists:
             raise HTTPException(404, f"collections: {name!r} does not exist")
     return wanted
 
