@@ -266,33 +266,10 @@ class Router:
 
         if retrieved.refused:
             return refusal(0)
-        engine = self._engine()
-        budget = engine.context_window - settings.max_new_tokens
-        if max_prompt_tokens is not None:
-            budget = min(budget, max_prompt_tokens)
         turns = len(history)
-        used = list(hits)
-        bare: int | None = None  # tokens without any chunk, for the current history
-        while True:
-            prompt = self._messages(route, template, history, question, used)
-            tokens = engine.count_tokens(prompt)
-            if bare is None:
-                without = self._messages(route, template, history, question, [])
-                bare = engine.count_tokens(without) if used else tokens
-            evidence_tokens = tokens - bare
-            # The best chunk stays even over context_tokens: only the window is a hard limit.
-            if tokens <= budget and (evidence_tokens <= route.context_tokens or len(used) == 1):
-                break
-            if tokens > budget and history:
-                history, bare = history[1:], None  # the oldest turn goes before any evidence
-            elif used:
-                used = used[:-1]  # drop whole chunks, lowest rank first
-            else:
-                raise Invalid(
-                    f"messages: the question alone takes {tokens} tokens; the prompt may take "
-                    f"{budget} (the context window {engine.context_window} minus "
-                    f"max_new_tokens, or the server's limits.max_prompt_tokens)"
-                )
+        prompt, tokens, history, used = self._fit(
+            route, template, history, question, hits, settings, max_prompt_tokens
+        )
         if hits and not used:  # evidence was found but none fits beside the conversation
             return refusal(len(hits))
         sources = tuple(
@@ -314,6 +291,49 @@ class Router:
             min(retrieved.lead, len(sources)),
             route.refusal,
         )
+
+    def _fit(
+        self,
+        route: RouteConfig,
+        template: jinja2.Template,
+        history: Messages,
+        question: str,
+        hits: list[Hit],
+        settings: GenerationSettings,
+        max_prompt_tokens: int | None,
+    ) -> tuple[Messages, int, Messages, list[Hit]]:
+        """The prompt that fits: (messages, their tokens, the turns kept, the evidence kept).
+
+        Over the window (minus ``max_new_tokens``, capped by ``max_prompt_tokens``) the oldest
+        turn goes first, then evidence from the lowest rank; over ``route.context_tokens`` only
+        evidence goes, never the best piece. Invalid when the question alone does not fit.
+        """
+        engine = self._engine()
+        budget = engine.context_window - settings.max_new_tokens
+        if max_prompt_tokens is not None:
+            budget = min(budget, max_prompt_tokens)
+        used = list(hits)
+        bare: int | None = None  # tokens without any chunk, for the current history
+        while True:
+            prompt = self._messages(route, template, history, question, used)
+            tokens = engine.count_tokens(prompt)
+            if bare is None:
+                without = self._messages(route, template, history, question, [])
+                bare = engine.count_tokens(without) if used else tokens
+            evidence_tokens = tokens - bare
+            # The best chunk stays even over context_tokens: only the window is a hard limit.
+            if tokens <= budget and (evidence_tokens <= route.context_tokens or len(used) == 1):
+                return prompt, tokens, history, used
+            if tokens > budget and history:
+                history, bare = history[1:], None  # the oldest turn goes before any evidence
+            elif used:
+                used = used[:-1]  # drop whole chunks, lowest rank first
+            else:
+                raise Invalid(
+                    f"messages: the question alone takes {tokens} tokens; the prompt may take "
+                    f"{budget} (the context window {engine.context_window} minus "
+                    f"max_new_tokens, or the server's limits.max_prompt_tokens)"
+                )
 
     def finish(self, comp: Composition, text: str) -> Answer:
         """Parse the citations of a generated answer and check each sentence (``claims``):
