@@ -30,16 +30,19 @@ _ASKING = (
     "list tell say state draft write give show find does do is are please agreement contract "
     "document documents clause clauses section provision provisions policy"
 )
+_ASKING_WORDS = frozenset(tokenize([_ASKING])[0])  # stemmed as questions are
 MAX_CHARS = 600  # a run-on clause (contracts) is cut at a word boundary
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A candidate sentence, its vector (dim,) and its score against the question."""
+    """A candidate sentence, its vector (dim,), its score against the question and its words
+    (stemmed, no stopwords: what the lexical score and ``leads`` compare)."""
 
     sentence: SearchResult
     vector: np.ndarray
     score: float
+    words: frozenset[str]
 
 
 def split(chunk: SearchResult) -> list[SearchResult]:
@@ -127,7 +130,7 @@ def select(
     lexical = [len(words & set(w)) / len(words) if words else 0.0 for w in found]
     scores = cosine + lexical_weight * np.asarray(lexical) + chunk_weight * np.asarray(prior)
     order = np.argsort(-scores, kind="stable")[:k]
-    return [Scored(candidates[i], vectors[i], float(scores[i])) for i in order]
+    return [Scored(candidates[i], vectors[i], float(scores[i]), frozenset(found[i])) for i in order]
 
 
 def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
@@ -145,8 +148,8 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     """
     if not ranked or n <= 0:
         return []
-    found = [set(words) for words in tokenize([r.sentence.text for r in ranked])]
-    asked = set(tokenize([question])[0]) - set(tokenize([_ASKING])[0])
+    found = [r.words for r in ranked]  # tokenised once, by select
+    asked = set(tokenize([question])[0]) - _ASKING_WORDS
     distinctive = {w for w in asked if sum(w in f for f in found) <= len(found) / 2}
     if not distinctive:
         return []

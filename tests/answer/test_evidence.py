@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hybrid.answer import evidence
+from hybrid.knowledge.lexical import tokenize
 from hybrid.knowledge.search import SearchResult
 
 DOC = (
@@ -54,7 +55,11 @@ def test_select_ranks_by_the_question_and_drops_repeats(embedder):
 
 
 def _scored(texts: list[str]) -> list[evidence.Scored]:
-    return [evidence.Scored(chunk(t), np.zeros(3), 1.0 - i / 10) for i, t in enumerate(texts)]
+    words = tokenize(texts)
+    return [
+        evidence.Scored(chunk(t), np.zeros(3), 1.0 - i / 10, frozenset(w))
+        for i, (t, w) in enumerate(zip(texts, words))
+    ]
 
 
 CONTRACT = [
