@@ -123,7 +123,7 @@ def main() -> None:
         print(f"(a) floor fp32 encode + faiss.add: {a:.1f} s, {len(texts) / a:.1f} chunks/s")
 
         started = time.perf_counter()
-        report = sync_folder("bench", folder, config, embedder)
+        report = sync_folder("bench", folder, config.knowledge, embedder)
         b = time.perf_counter() - started
         assert report.chunks_embedded == len(texts), "build must embed the same chunks"
         print(f"(b) hybrid full build:             {b:.1f} s, {len(texts) / b:.1f} chunks/s")
@@ -134,7 +134,7 @@ def main() -> None:
             doc = folder / f"policy-{rng.randrange(args.chunks // PER_DOC):05d}.txt"
             doc.write_text(doc.read_text() + "\n\n" + paragraph(rng))
             started = time.perf_counter()
-            report = sync_folder("bench", folder, config, embedder)
+            report = sync_folder("bench", folder, config.knowledge, embedder)
             syncs.append(time.perf_counter() - started)
             assert report.updated == [doc.name] and report.chunks_embedded == 1, report
         c = statistics.median(syncs)

@@ -277,7 +277,7 @@ def main() -> None:
         data = recipe(tmp / "indexes", base, args.top_k, args.max_new_tokens)
         config = parse_config(data)
         embedder = Embedder(config.embedder)
-        report = sync_folder("acme-policies", SAMPLES, config, embedder)
+        report = sync_folder("acme-policies", SAMPLES, config.knowledge, embedder)
         assert not report.failed, report.failed
         path = base if args.random_shape else str(prepare_embedded())
         tokenizer = AutoTokenizer.from_pretrained(path)

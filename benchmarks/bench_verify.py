@@ -20,8 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 from hybrid.answer.citations import parse, verify  # noqa: E402
-from hybrid.config import HybridConfig  # noqa: E402
-from hybrid.config_serve import VerifyConfig  # noqa: E402
+from hybrid.config import HybridConfig, VerifyConfig  # noqa: E402
 from hybrid.knowledge.embedder import Embedder  # noqa: E402
 from hybrid.knowledge.lexical import tokenize  # noqa: E402
 from hybrid.knowledge.search import SearchResult  # noqa: E402

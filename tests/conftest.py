@@ -67,9 +67,14 @@ def docs_folder(tmp_path: Path) -> Path:
 
 
 def require_shared(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared data not found at {path}")
-    return path
+    """``path`` in the shared data. A clean clone without ``../shared/data`` skips; where the
+    shared data is present (or ``HYBRID_REQUIRE_SHARED`` is set, e.g. in CI) a missing file
+    fails: data that went missing must not turn tests into silent skips."""
+    if path.exists():
+        return path
+    if SHARED.exists() or os.environ.get("HYBRID_REQUIRE_SHARED"):
+        pytest.fail(f"shared data file missing: {path} (the shared data is at {SHARED})")
+    pytest.skip(f"shared data not found at {path}")
 
 
 @pytest.fixture(scope="session")

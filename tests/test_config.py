@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.config import HybridConfig, load_config, parse_config
+from hybrid.config import HybridConfig, check_name, load_config, parse_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 
@@ -127,3 +127,29 @@ def test_importing_config_loads_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"routes": {"bad name": {}}}, "route name 'bad name'"),
+        ({"runtime": {"adapters": {"bad name": "adapters/x"}}}, "adapter name 'bad name'"),
+        ({"train": {"adapter_name": "bad name"}}, "train.adapter_name"),
+        ({"serve": {"keys": [{"name": "bad name", "role": "agent", "key": "k"}]}}, "keys.0.name"),
+    ],
+)
+def test_one_name_pattern_for_routes_adapters_and_keys(data: dict, field: str):
+    # One pattern (hybrid.config.names.NAME) decides every name a recipe gives; the error names
+    # the field (or the name) and the value.
+    with pytest.raises(ValueError, match=field) as error:
+        parse_config(data)
+    assert "bad name" in str(error.value)
+    for good in ("support", "legal-2", "a.b_c"):
+        assert check_name(good, "name") == good
+
+
+def test_knowledge_section_is_the_recipe_s_own():
+    config = parse_config({"chunking": {"size": 120, "overlap": 10}, "index_dir": "/tmp/x"})
+    assert config.knowledge.chunking.size == 120
+    assert config.knowledge.index_dir == Path("/tmp/x")
+    assert config.knowledge.embedder == config.embedder

@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "hybrid"
 # Lowest first; a floor may import only floors before it (and itself).
 FLOORS = [
-    {"schema", "precision", "embedded", "errors", "config_serve", "config"},
+    {"schema", "precision", "embedded", "errors", "config"},
     {"models"},
     {"knowledge"},
     {"runtime"},

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hybrid.answer import claims, evidence
-from hybrid.config_serve import VerifyConfig
+from hybrid.config import VerifyConfig
 from hybrid.knowledge.search import SearchResult
 
 # "[2]", "[1, 3]", "[1,2]": the only citation syntax the prompts ask for.

@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from hybrid.answer.figures import NAMED, NUMBER_WORDS, claim_figures, figures
-from hybrid.config_serve import VerifyConfig
+from hybrid.config import VerifyConfig
 from hybrid.knowledge.lexical import tokenize
 from hybrid.knowledge.search import SearchResult
 

@@ -19,8 +19,7 @@ import jinja2
 import numpy as np
 
 from hybrid.answer import citations, claims, evidence, naming
-from hybrid.config import HybridConfig
-from hybrid.config_serve import EvidenceConfig, GenerationSettings, RouteConfig
+from hybrid.config import EvidenceConfig, GenerationSettings, HybridConfig, RouteConfig
 from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder

@@ -37,7 +37,13 @@ def index_sync(
 
     config = ctx.obj.config()
     report = sync_folder(
-        collection, folder, config, embedder_for(config), True, prune=prune, dry_run=dry_run
+        collection,
+        folder,
+        config.knowledge,
+        embedder_for(config),
+        True,
+        prune=prune,
+        dry_run=dry_run,
     )
     if dry_run:
         out.print("[bold]dry run: nothing was written[/bold]")
@@ -252,7 +258,7 @@ def demo(
     elif contracts is not None:
         out.print(f"[yellow]{contracts} not found: indexing the sample policies only[/yellow]")
     for name, folder, question in jobs:
-        report = sync_folder(name, folder, config, embedder, progress=True)
+        report = sync_folder(name, folder, config.knowledge, embedder, progress=True)
         out.print(
             f"{name}: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.failed)} failed"

@@ -227,11 +227,11 @@ def index_set(
 ) -> None:
     """Sync the set's documents into ``collection`` (incrementally: unchanged ones are kept)."""
     if qa_set.folder is not None:
-        sync_folder(collection, qa_set.folder, config, embedder, progress=progress)
+        sync_folder(collection, qa_set.folder, config.knowledge, embedder, progress=progress)
         return
     with tempfile.TemporaryDirectory() as folder:
         for doc_id, text in (qa_set.documents or {}).items():
             path = Path(folder) / doc_id
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        sync_folder(collection, Path(folder), config, embedder, progress=progress)
+        sync_folder(collection, Path(folder), config.knowledge, embedder, progress=progress)

@@ -61,7 +61,9 @@ def evaluate(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         started = time.perf_counter()
-        report = sync_folder(collection, Path(folder), config, embedder, progress=progress)
+        report = sync_folder(
+            collection, Path(folder), config.knowledge, embedder, progress=progress
+        )
         index_seconds = time.perf_counter() - started
     retriever = Retriever(
         store.collection_dir(config.index_dir, collection), embedder, config.search

@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
-from hybrid.config import HybridConfig
+from hybrid.config import KnowledgeConfig
 from hybrid.knowledge import dense, lexical, store
 from hybrid.knowledge.chunking import Chunk, Chunker
 from hybrid.knowledge.embedder import Embedder
@@ -56,7 +56,7 @@ class Change:
 def apply_changes(
     coll: Path,
     changes: list[Change],
-    config: HybridConfig,
+    config: KnowledgeConfig,
     embedder: Embedder,
     report: SyncReport,
     progress: bool,
@@ -85,110 +85,23 @@ def _build_version(
     live: str | None,
     build: Path,
     changes: list[Change],
-    config: HybridConfig,
+    config: KnowledgeConfig,
     embedder: Embedder,
     report: SyncReport,
     progress: bool,
 ) -> str:
-    db_path = build / "chunks.sqlite"
-    if live:
-        shutil.copyfile(coll / "versions" / live / "chunks.sqlite", db_path)
-        index = faiss.read_index(str(coll / "versions" / live / "dense.faiss"))
-    else:
-        index = dense.new_index(embedder.dimension, config.index)
-    db = sqlite3.connect(db_path)
-    db.executescript(store.SCHEMA)
-    if "origin" not in [row[1] for row in db.execute("PRAGMA table_info(documents)")]:
-        db.execute("ALTER TABLE documents ADD COLUMN origin TEXT")  # a version built before
-    meta = (
-        store.read_meta(db)
-        if live
-        else {"embedder": embedder.name, "dimension": embedder.dimension}
-    )
-    store.check_embedder(meta, embedder.name, embedder.dimension, coll.name)
+    """Copy the live version into ``build``, apply ``changes``, write the indexes, publish."""
+    db, index, meta = _open(coll, live, build, config, embedder)
     known = dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
-
-    chunker = Chunker(config.chunking, embedder.count_tokens)
-    new_chunks: list[Chunk] = []
-    refused: set[str] = set()
-    for change in tqdm(changes, desc="chunking", disable=not progress, unit="doc"):
-        if change.document is not None:
-            pieces = chunker.split(change.document)
-            if len(pieces) > config.ingest.max_chunks:
-                # Refused before anything is embedded; its previous version stays indexed.
-                report.failed[change.doc_id] = (
-                    f"{len(pieces):,} chunks, over ingest.max_chunks={config.ingest.max_chunks:,}"
-                )
-                refused.add(change.doc_id)
-                continue
-            new_chunks += pieces
+    new_chunks, refused = _chunk(changes, config, embedder, report, progress)
     changes = [c for c in changes if c.doc_id not in refused]
     vectors = _vectors_for(new_chunks, db, index, embedder, report, progress)
-
-    touched = [c.doc_id for c in changes]
-    old_ids = np.array(
-        [r[0] for r in _select_in(db, "SELECT faiss_id FROM chunks WHERE doc_id IN ({})", touched)],
-        dtype=np.int64,
-    )
-    index = dense.remove(index, old_ids, config.index)
-    db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in touched])
-    db.executemany("DELETE FROM documents WHERE doc_id = ?", [(d,) for d in touched])
-    db.executemany("DELETE FROM pages WHERE doc_id = ?", [(d,) for d in touched])
-    # Where each page starts: a citation names the page of its sentence, not a chunk's range.
-    db.executemany(
-        "INSERT INTO pages VALUES (?, ?, ?)",
-        [
-            (c.document.doc_id, page, start)
-            for c in changes
-            if c.document is not None
-            for page, start in enumerate(c.document.page_starts, start=1)
-        ],
-    )
-
+    index = _drop(db, index, [c.doc_id for c in changes], config)
     next_id = int(meta.get("next_faiss_id", 0))
     ids = np.arange(next_id, next_id + len(new_chunks), dtype=np.int64)
     index = dense.add(index, vectors, ids, config.index)
-    db.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                int(i),
-                c.chunk_id,
-                c.doc_id,
-                c.text,
-                c.char_start,
-                c.char_end,
-                c.page_start,
-                c.page_end,
-                c.heading,
-                c.text_hash,
-            )
-            for i, c in zip(ids, new_chunks)
-        ],
-    )
-    per_doc: dict[str, int] = {}
-    for chunk in new_chunks:
-        per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
     now = time.time()
-    for change in changes:
-        doc = change.document
-        if doc is None:
-            report.removed.append(change.doc_id)
-            continue
-        (report.updated if change.doc_id in known else report.added).append(change.doc_id)
-        db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                doc.doc_id,
-                doc.kind,
-                doc.content_hash,
-                doc.size_bytes,
-                doc.n_pages,
-                per_doc.get(doc.doc_id, 0),
-                now,
-                change.origin,
-            ),
-        )
+    _insert(db, changes, new_chunks, ids, known, now, report)
     meta.update(
         next_faiss_id=next_id + len(new_chunks),
         chunking=config.chunking.model_dump(),
@@ -206,6 +119,112 @@ def _build_version(
     if rows:
         lexical.build([r[1] for r in rows], build / "bm25")
     return store.publish(coll, build)
+
+
+def _open(
+    coll: Path, live: str | None, build: Path, config: KnowledgeConfig, embedder: Embedder
+) -> tuple[sqlite3.Connection, faiss.IndexIDMap2, dict]:
+    """The build's database and index (copies of the live version's, or new) and its meta;
+    refuses an embedder other than the one the collection was built with."""
+    db_path = build / "chunks.sqlite"
+    if live:
+        shutil.copyfile(coll / "versions" / live / "chunks.sqlite", db_path)
+        index = faiss.read_index(str(coll / "versions" / live / "dense.faiss"))
+    else:
+        index = dense.new_index(embedder.dimension, config.index)
+    db = sqlite3.connect(db_path)
+    db.executescript(store.SCHEMA)
+    if "origin" not in [row[1] for row in db.execute("PRAGMA table_info(documents)")]:
+        db.execute("ALTER TABLE documents ADD COLUMN origin TEXT")  # a version built before
+    meta = (
+        store.read_meta(db)
+        if live
+        else {"embedder": embedder.name, "dimension": embedder.dimension}
+    )
+    store.check_embedder(meta, embedder.name, embedder.dimension, coll.name)
+    return db, index, meta
+
+
+def _chunk(
+    changes: list[Change],
+    config: KnowledgeConfig,
+    embedder: Embedder,
+    report: SyncReport,
+    progress: bool,
+) -> tuple[list[Chunk], set[str]]:
+    """The changed documents' chunks, and the documents refused for having too many."""
+    chunker = Chunker(config.chunking, embedder.count_tokens)
+    new_chunks: list[Chunk] = []
+    refused: set[str] = set()
+    for change in tqdm(changes, desc="chunking", disable=not progress, unit="doc"):
+        if change.document is None:
+            continue
+        pieces = chunker.split(change.document)
+        if len(pieces) > config.ingest.max_chunks:
+            # Refused before anything is embedded; its previous version stays indexed.
+            report.failed[change.doc_id] = (
+                f"{len(pieces):,} chunks, over ingest.max_chunks={config.ingest.max_chunks:,}"
+            )
+            refused.add(change.doc_id)
+            continue
+        new_chunks += pieces
+    return new_chunks, refused
+
+
+def _drop(
+    db: sqlite3.Connection, index: faiss.IndexIDMap2, touched: list[str], config: KnowledgeConfig
+) -> faiss.IndexIDMap2:
+    """Remove the touched documents' rows and vectors (their new versions go in after)."""
+    old_ids = np.array(
+        [r[0] for r in _select_in(db, "SELECT faiss_id FROM chunks WHERE doc_id IN ({})", touched)],
+        dtype=np.int64,
+    )
+    index = dense.remove(index, old_ids, config.index)
+    for table in ("chunks", "documents", "pages"):
+        db.executemany(f"DELETE FROM {table} WHERE doc_id = ?", [(d,) for d in touched])
+    return index
+
+
+def _insert(
+    db: sqlite3.Connection,
+    changes: list[Change],
+    new_chunks: list[Chunk],
+    ids: np.ndarray,
+    known: dict[str, str],
+    now: float,
+    report: SyncReport,
+) -> None:
+    """Write the new pages, chunks and documents rows; say in ``report`` what each change did."""
+    # Where each page starts: a citation names the page of its sentence, not a chunk's range.
+    db.executemany(
+        "INSERT INTO pages VALUES (?, ?, ?)",
+        [
+            (c.document.doc_id, page, start)
+            for c in changes
+            if c.document is not None
+            for page, start in enumerate(c.document.page_starts, start=1)
+        ],
+    )
+    db.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (int(i), c.chunk_id, c.doc_id, c.text, c.char_start, c.char_end)
+            + (c.page_start, c.page_end, c.heading, c.text_hash)
+            for i, c in zip(ids, new_chunks)
+        ],
+    )
+    per_doc: dict[str, int] = {}
+    for chunk in new_chunks:
+        per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
+    for change in changes:
+        doc = change.document
+        if doc is None:
+            report.removed.append(change.doc_id)
+            continue
+        (report.updated if change.doc_id in known else report.added).append(change.doc_id)
+        row = (doc.doc_id, doc.kind, doc.content_hash, doc.size_bytes, doc.n_pages)
+        row += (per_doc.get(doc.doc_id, 0), now, change.origin)
+        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
 
 def _select_in(db: sqlite3.Connection, sql: str, values: Iterable[str]) -> list[tuple]:

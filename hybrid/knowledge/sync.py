@@ -9,7 +9,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from hybrid.config import HybridConfig
+from hybrid.config import KnowledgeConfig
 from hybrid.errors import Conflict
 from hybrid.knowledge import store
 from hybrid.knowledge.builder import Change, SyncReport, apply_changes
@@ -45,7 +45,7 @@ def scan_folder(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _lock(coll: Path, config: HybridConfig) -> FileLock:
+def _lock(coll: Path, config: KnowledgeConfig) -> FileLock:
     coll.mkdir(parents=True, exist_ok=True)
     return FileLock(str(coll / store.LOCK), timeout=config.ingest.lock_timeout_s)
 
@@ -53,7 +53,7 @@ def _lock(coll: Path, config: HybridConfig) -> FileLock:
 def sync_folder(
     name: str,
     folder: Path,
-    config: HybridConfig,
+    config: KnowledgeConfig,
     embedder: Embedder,
     progress: bool = False,
     prune: bool = False,
@@ -63,7 +63,7 @@ def sync_folder(
     this folder synced before and no longer holds. Documents from elsewhere (uploads through
     the API, another folder) stay unless ``prune``; ``dry_run`` reports and writes nothing.
 
-    Example: ``sync_folder("policies", Path("docs"), load_config(), Embedder(...)).added``
+    Example: ``sync_folder("policies", Path("docs"), load_config().knowledge, Embedder(...)).added``
     """
     files = scan_folder(Path(folder))
     origin = f"folder:{Path(folder).resolve()}"
@@ -106,7 +106,7 @@ def sync_folder(
 
 
 def put_document(
-    name: str, doc_id: str, data: bytes, config: HybridConfig, embedder: Embedder
+    name: str, doc_id: str, data: bytes, config: KnowledgeConfig, embedder: Embedder
 ) -> SyncReport:
     """Add or replace one document from bytes (uploads). Raises LoadError for bad content."""
     coll = store.collection_dir(config.index_dir, name)
@@ -120,7 +120,9 @@ def put_document(
         return apply_changes(coll, [change], config, embedder, report, False)
 
 
-def delete_document(name: str, doc_id: str, config: HybridConfig, embedder: Embedder) -> SyncReport:
+def delete_document(
+    name: str, doc_id: str, config: KnowledgeConfig, embedder: Embedder
+) -> SyncReport:
     """Remove one document; raises KeyError if the collection does not hold it."""
     coll = store.collection_dir(config.index_dir, name)
     with _locked(coll, config):
@@ -159,7 +161,7 @@ def clean_stale(index_dir: Path) -> list[str]:
 
 
 class _locked:
-    def __init__(self, coll: Path, config: HybridConfig):
+    def __init__(self, coll: Path, config: KnowledgeConfig):
         self.coll, self.lock = coll, _lock(coll, config)
         self.timeout = config.ingest.lock_timeout_s
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from hybrid.config_serve import GenerationSettings
+from hybrid.config import GenerationSettings
 
 log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]  # OpenAI chat messages: [{"role": ..., "content": ...}]

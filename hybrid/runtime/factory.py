@@ -5,7 +5,7 @@ Beside the ``Engine`` protocol it would make ``engine`` import its own implement
 
 from __future__ import annotations
 
-from hybrid.config_serve import RuntimeConfig
+from hybrid.config import RuntimeConfig
 from hybrid.runtime.engine import Engine
 
 

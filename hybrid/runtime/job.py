@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hybrid.config_serve import GenerationSettings
+from hybrid.config import GenerationSettings
 from hybrid.runtime.engine import Event, Ticket
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import Invalid, Overloaded
 from hybrid.models.base import load_base
 from hybrid.models.cards import read_card

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import httpx
 
-from hybrid.config_serve import GenerationSettings, OpenAIBackend
+from hybrid.config import GenerationSettings, OpenAIBackend
 from hybrid.errors import Overloaded
 from hybrid.runtime.engine import Event, Messages, Ticket
 

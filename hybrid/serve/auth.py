@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
-from hybrid.config_serve import Role, ServeConfig
+from hybrid.config import Role, ServeConfig
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from hybrid.answer.router import Router
-from hybrid.config import HybridConfig
-from hybrid.config_serve import RouteConfig
+from hybrid.config import HybridConfig, RouteConfig
 from hybrid.errors import Invalid
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine

@@ -97,7 +97,7 @@ async def upload(
     def ingest():
         lock, embedder = s.ingest_slot(collection)
         with lock:
-            return put_document(collection, doc_id, data, s.config, embedder)
+            return put_document(collection, doc_id, data, s.config.knowledge, embedder)
 
     try:
         report = await run_in_threadpool(ingest)
@@ -134,7 +134,7 @@ async def delete(collection: str, path: str, who: Caller, s: ServicesDep) -> dic
     def remove():
         lock, embedder = s.ingest_slot(collection)
         with lock:
-            return delete_document(collection, doc_id, s.config, embedder)
+            return delete_document(collection, doc_id, s.config.knowledge, embedder)
 
     try:
         report = await run_in_threadpool(remove)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hybrid.answer.citations import keep, parse, verify, without_repeats
-from hybrid.config_serve import VerifyConfig
+from hybrid.config import VerifyConfig
 from hybrid.knowledge.search import SearchResult
 
 CHUNKS = [

@@ -12,8 +12,7 @@ import pytest
 
 from hybrid.answer import claims, evidence
 from hybrid.answer.figures import figures
-from hybrid.config import HybridConfig
-from hybrid.config_serve import VerifyConfig
+from hybrid.config import HybridConfig, VerifyConfig
 from hybrid.knowledge.loaders import load_bytes, read_file
 from hybrid.knowledge.search import SearchResult
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hybrid.answer.router import Router
-from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import NotFound
 from hybrid.knowledge.sync import sync_folder
 from hybrid.runtime.local import LocalEngine
@@ -35,7 +35,7 @@ def router_for(tmp_path: Path, embedder, engine, docs_folder: Path, **route) -> 
     settings["generation"] = {"max_new_tokens": 96}
     chat = {"generation": {"max_new_tokens": 32}}
     config = make_config(tmp_path, routes={"shop": settings | route, "chat": chat})
-    sync_folder("shop", docs_folder, config, embedder)
+    sync_folder("shop", docs_folder, config.knowledge, embedder)
     return Router(config, engine, embedder)
 
 

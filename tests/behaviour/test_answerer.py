@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hybrid.answer.router import Router
-from hybrid.config import load_config
-from hybrid.config_serve import ANSWERER
+from hybrid.config import ANSWERER, load_config
 from hybrid.datasets.qa_sets import index_set, read_kb
 from hybrid.evals.metrics import fact_match
 from tests.conftest import REPO

@@ -25,7 +25,7 @@ def main() -> None:
     embedder = Embedder(config.embedder)
     if action == "sync":
         print("ready", flush=True)
-        sync_folder("c", Path(arg), config, embedder)
+        sync_folder("c", Path(arg), config.knowledge, embedder)
         print("done", flush=True)
         return
     coll = store.collection_dir(config.index_dir, "c")

@@ -65,7 +65,7 @@ def test_sigkill_mid_sync_leaves_previous_version(tmp_path, embedder):
     folder = tmp_path / "docs"
     folder.mkdir()
     states = [_state(folder, 0)]
-    sync_folder("c", folder, config, embedder)
+    sync_folder("c", folder, config.knowledge, embedder)
     killed_mid_sync = 0
     for attempt, delay in enumerate([0.0, 0.05, 0.15, 0.3, 0.5, 0.8, 1.2]):
         previous = _check_consistent(config, states)
@@ -80,7 +80,7 @@ def test_sigkill_mid_sync_leaves_previous_version(tmp_path, embedder):
         retriever = Retriever(store.collection_dir(config.index_dir, "c"), embedder, config.search)
         assert retriever.search("refund policy", k=3)
     assert killed_mid_sync >= 3  # the kills really landed inside syncs
-    report = sync_folder("c", folder, config, embedder)  # the next sync completes
+    report = sync_folder("c", folder, config.knowledge, embedder)  # the next sync completes
     assert _check_consistent(config, [states[-1]]) == states[-1]
     versions = store.collection_dir(config.index_dir, "c") / "versions"
     assert all(p.name.isdigit() for p in versions.iterdir()), "debris of killed syncs remains"
@@ -92,13 +92,13 @@ def test_reader_queries_while_syncs_run(tmp_path, embedder):
     folder = tmp_path / "docs"
     folder.mkdir()
     _state(folder, 0)
-    sync_folder("c", folder, config, embedder)
+    sync_folder("c", folder, config.knowledge, embedder)
     stop = tmp_path / "stop"
     reader = _worker("read", str(config.index_dir), str(stop))
     assert reader.stdout.readline().strip() == "ready"  # model loaded, collection open
     for variant in range(1, 5):
         _state(folder, variant)
-        sync_folder("c", folder, config, embedder)
+        sync_folder("c", folder, config.knowledge, embedder)
         time.sleep(0.5)  # let the reader query each version, not only the last
     stop.touch()
     summary = json.loads(reader.communicate(timeout=60)[0].strip().splitlines()[-1])

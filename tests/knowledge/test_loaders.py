@@ -134,6 +134,6 @@ def test_folder_sync_reports_badly_named_files(tmp_path, embedder):
     folder.mkdir()
     (folder / "good.md").write_text("# Good\n\nReturns are free within 30 days.")
     (folder / "bad\u202etxt.md").write_text("# Bad\n\nA hidden direction change.")
-    report = sync_folder("names", folder, make_config(tmp_path), embedder)
+    report = sync_folder("names", folder, make_config(tmp_path).knowledge, embedder)
     assert report.added == ["good.md"]
     assert "bidi" in report.failed["bad\u202etxt.md"]

@@ -10,7 +10,7 @@ from tests.conftest import CONTRACTS, make_config, require_shared
 
 @pytest.fixture
 def retriever(config, docs_folder, embedder):
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     return Retriever(store.collection_dir(config.index_dir, "c"), embedder, config.search)
 
 
@@ -41,7 +41,7 @@ def test_empty_query_and_bad_filters_are_value_errors(retriever):
 def test_refresh_sees_a_new_version(retriever, config, docs_folder, embedder):
     (docs_folder / "gift.txt").write_text("Gift cards never expire and can be used online.")
     assert retriever.search("gift cards expire", k=1, mode="bm25") == []  # no term matches yet
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     assert retriever.refresh()
     assert retriever.search("gift cards expire", k=1, mode="bm25")[0].doc_id == "gift.txt"
     assert not retriever.refresh()
@@ -55,7 +55,7 @@ def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
     sub = tmp_path / "pdfs"
     sub.mkdir()
     (sub / name).write_bytes((folder / name).read_bytes())
-    report = sync_folder("k", sub, config, embedder)
+    report = sync_folder("k", sub, config.knowledge, embedder)
     assert report.added == [name]
     retriever = Retriever(store.collection_dir(config.index_dir, "k"), embedder, config.search)
     hit = retriever.search("governing law", k=1)[0]
@@ -82,7 +82,7 @@ def test_a_sentence_is_cited_on_its_own_page(tmp_path, embedder):
     (folder / pdf.name).write_bytes(pdf.read_bytes())
     # Chunks larger than a page, so that one spans the page break.
     config = make_config(tmp_path, chunking={"unit": "chars", "size": 6000, "overlap": 0})
-    sync_folder("bills", folder, config, embedder)
+    sync_folder("bills", folder, config.knowledge, embedder)
     retriever = Retriever(tmp_path / "indexes" / "bills", embedder, config.search)
     starts = load_bytes(pdf.read_bytes(), pdf.name, config.ingest).page_starts
     across = [

@@ -30,23 +30,23 @@ def _texts(config, name="c"):
 
 
 def test_first_sync_then_nothing_to_do(config, docs_folder, embedder):
-    first = sync_folder("c", docs_folder, config, embedder)
+    first = sync_folder("c", docs_folder, config.knowledge, embedder)
     assert sorted(first.added) == ["privacy.html", "refunds.md", "shipping.txt"]
     assert first.chunks_embedded > 0 and not first.failed
-    second = sync_folder("c", docs_folder, config, embedder)
+    second = sync_folder("c", docs_folder, config.knowledge, embedder)
     assert second.unchanged == sorted(first.added) and not second.changed
     assert second.chunks_embedded == 0 and second.version == first.version
 
 
 def test_update_and_delete_remove_for_real(config, docs_folder, embedder):
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     before = _snapshot(config)
     n_before = before.dense.ntotal
     (docs_folder / "shipping.txt").write_text(
         "Shipping is free on orders over 75 EUR. Parcels travel with our carrier partners."
     )
     (docs_folder / "privacy.html").unlink()
-    report = sync_folder("c", docs_folder, config, embedder)
+    report = sync_folder("c", docs_folder, config.knowledge, embedder)
     assert report.updated == ["shipping.txt"] and report.removed == ["privacy.html"]
     assert report.unchanged == ["refunds.md"]
     doc_ids, snap = _texts(config)
@@ -69,15 +69,15 @@ def test_unchanged_text_reuses_vectors(config, docs_folder, embedder):
     path.write_text(
         "\n\n".join(f"Paragraph {i} says something different about returns." * 4 for i in range(6))
     )
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     path.write_text(path.read_text() + "\n\n## Contact\n\nWrite to returns@example.com.\n")
-    report = sync_folder("c", docs_folder, config, embedder)
+    report = sync_folder("c", docs_folder, config.knowledge, embedder)
     assert report.updated == ["long.md"]
     assert report.chunks_reused >= 1 and report.chunks_embedded >= 1
 
 
 def test_bad_files_are_reported_and_good_versions_kept(config, docs_folder, embedder):
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     write_docs(
         docs_folder,
         {
@@ -89,7 +89,7 @@ def test_bad_files_are_reported_and_good_versions_kept(config, docs_folder, embe
         },
     )
     (docs_folder / "shipping.txt").write_bytes("d\xe9j\xe0 vu".encode("latin-1"))
-    report = sync_folder("c", docs_folder, config, embedder)
+    report = sync_folder("c", docs_folder, config.knowledge, embedder)
     assert report.added == ["good.md"]
     assert set(report.failed) == {"broken.pdf", "empty.txt", "notes.docx", "shipping.txt"}
     assert "UTF-8" in report.failed["shipping.txt"]
@@ -99,14 +99,14 @@ def test_bad_files_are_reported_and_good_versions_kept(config, docs_folder, embe
 
 def test_embedder_mismatch_is_refused(tmp_path, docs_folder, embedder):
     config = make_config(tmp_path)
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
 
     class Other:  # only the identity matters for the check; no second model needed
         name, dimension = "other-model", 768
 
     (docs_folder / "new.txt").write_text("new text")
     with pytest.raises(Conflict, match="other-model"):
-        sync_folder("c", docs_folder, config, Other())  # type: ignore[arg-type]
+        sync_folder("c", docs_folder, config.knowledge, Other())  # type: ignore[arg-type]
     assert (
         EmbedderConfig().model
         in collection_info(store.collection_dir(config.index_dir, "c"))["meta"]["embedder"]
@@ -119,13 +119,13 @@ def test_second_sync_waits_then_fails_clearly(tmp_path, docs_folder, embedder):
     coll.mkdir(parents=True)
     with FileLock(str(coll / store.LOCK)):
         with pytest.raises(CollectionLocked, match="being synced by another process"):
-            sync_folder("c", docs_folder, config, embedder)
+            sync_folder("c", docs_folder, config.knowledge, embedder)
 
 
 def test_chunking_change_rechunks_everything(tmp_path, docs_folder, embedder):
-    sync_folder("c", docs_folder, make_config(tmp_path), embedder)
+    sync_folder("c", docs_folder, make_config(tmp_path).knowledge, embedder)
     smaller = make_config(tmp_path, chunking={"unit": "chars", "size": 80, "overlap": 10})
-    report = sync_folder("c", docs_folder, smaller, embedder)
+    report = sync_folder("c", docs_folder, smaller.knowledge, embedder)
     assert len(report.updated) == 3
     assert all(
         len(t) <= 80
@@ -134,25 +134,27 @@ def test_chunking_change_rechunks_everything(tmp_path, docs_folder, embedder):
 
 
 def test_put_and_delete_single_documents(config, docs_folder, embedder):
-    sync_folder("c", docs_folder, config, embedder)
-    report = put_document("c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
+    report = put_document(
+        "c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config.knowledge, embedder
+    )
     assert report.added == ["faq/new.md"]
     assert put_document(
-        "c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config, embedder
+        "c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", config.knowledge, embedder
     ).unchanged == ["faq/new.md"]
     with pytest.raises(LoadError):
-        put_document("c", "bad.pdf", b"not a pdf", config, embedder)
-    assert delete_document("c", "faq/new.md", config, embedder).removed == ["faq/new.md"]
+        put_document("c", "bad.pdf", b"not a pdf", config.knowledge, embedder)
+    assert delete_document("c", "faq/new.md", config.knowledge, embedder).removed == ["faq/new.md"]
     with pytest.raises(KeyError):
-        delete_document("c", "faq/new.md", config, embedder)
+        delete_document("c", "faq/new.md", config.knowledge, embedder)
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_approximate_index_kinds_add_and_delete(tmp_path, docs_folder, embedder, kind):
     config = make_config(tmp_path, index={"kind": kind})
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     (docs_folder / "refunds.md").unlink()
-    sync_folder("c", docs_folder, config, embedder)
+    sync_folder("c", docs_folder, config.knowledge, embedder)
     doc_ids, snap = _texts(config)
     assert doc_ids == {"privacy.html", "shipping.txt"} and snap.dense.ntotal == len(snap.bm25_ids)
     retriever = Retriever(store.collection_dir(config.index_dir, "c"), embedder, config.search)
@@ -165,7 +167,7 @@ def test_approximate_index_kinds_add_and_delete(tmp_path, docs_folder, embedder,
 def test_old_versions_are_collected(config, docs_folder, embedder):
     for i in range(4):
         (docs_folder / "counter.txt").write_text(f"revision {i}")
-        sync_folder("c", docs_folder, config, embedder)
+        sync_folder("c", docs_folder, config.knowledge, embedder)
     versions = sorted(
         p.name for p in (store.collection_dir(config.index_dir, "c") / "versions").iterdir()
     )
@@ -174,15 +176,15 @@ def test_old_versions_are_collected(config, docs_folder, embedder):
 
 def test_missing_folder_is_a_value_error(config, embedder, tmp_path: Path):
     with pytest.raises(ValueError, match="is not a folder"):
-        sync_folder("c", tmp_path / "nope", config, embedder)
+        sync_folder("c", tmp_path / "nope", config.knowledge, embedder)
     with pytest.raises(ValueError, match="collection name"):
-        sync_folder("../evil", tmp_path, config, embedder)
+        sync_folder("../evil", tmp_path, config.knowledge, embedder)
 
 
 def test_a_killed_syncs_leftovers_are_cleaned_unless_a_writer_holds_the_lock(
     config, docs_folder, embedder
 ):
-    sync_folder("shop", docs_folder, config, embedder)
+    sync_folder("shop", docs_folder, config.knowledge, embedder)
     coll = store.collection_dir(config.index_dir, "shop")
     debris = coll / "versions" / ".tmp-killed"
     debris.mkdir()
@@ -198,32 +200,36 @@ def test_a_killed_syncs_leftovers_are_cleaned_unless_a_writer_holds_the_lock(
 def test_work_limits_refuse_a_document_and_keep_its_previous_version(tmp_path, embedder):
     folder = write_docs(tmp_path / "docs", {"big.md": "# Big\n\nShort at first.\n"})
     config = make_config(tmp_path, ingest={"max_chunks": 3, "max_chars": 5000})
-    sync_folder("limits", folder, config, embedder)
+    sync_folder("limits", folder, config.knowledge, embedder)
     (folder / "big.md").write_text("# Big\n\n" + "Many words here. " * 200)  # ~3,400 chars
-    report = sync_folder("limits", folder, config, embedder)
+    report = sync_folder("limits", folder, config.knowledge, embedder)
     assert "over ingest.max_chunks=3" in report.failed["big.md"] and not report.updated
     retriever = Retriever(store.collection_dir(config.index_dir, "limits"), embedder, config.search)
     assert "Short at first" in retriever.search("short", k=1)[0].text  # the old version stays
     (folder / "big.md").write_text("# Big\n\n" + "x " * 3000)
-    report = sync_folder("limits", folder, config, embedder)
+    report = sync_folder("limits", folder, config.knowledge, embedder)
     assert "over ingest.max_chars=5,000" in report.failed["big.md"]
 
 
 def test_folder_sync_keeps_uploads_unless_pruned(config, docs_folder, embedder):
-    sync_folder("shop", docs_folder, config, embedder)
+    sync_folder("shop", docs_folder, config.knowledge, embedder)
     put_document(
-        "shop", "uploaded.md", b"# Gift cards\n\nGift cards never expire.", config, embedder
+        "shop",
+        "uploaded.md",
+        b"# Gift cards\n\nGift cards never expire.",
+        config.knowledge,
+        embedder,
     )
     (docs_folder / "shipping.txt").unlink()  # this folder's own document: goes
-    report = sync_folder("shop", docs_folder, config, embedder)
+    report = sync_folder("shop", docs_folder, config.knowledge, embedder)
     assert report.removed == ["shipping.txt"] and report.kept == {"uploaded.md": "api"}
     info = collection_info(store.collection_dir(config.index_dir, "shop"))
     origins = {d["doc_id"]: d["origin"] for d in info["documents"]}
     assert origins["uploaded.md"] == "api"
     assert origins["refunds.md"] == f"folder:{docs_folder.resolve()}"
     before = store.current_version(store.collection_dir(config.index_dir, "shop"))
-    plan = sync_folder("shop", docs_folder, config, embedder, prune=True, dry_run=True)
+    plan = sync_folder("shop", docs_folder, config.knowledge, embedder, prune=True, dry_run=True)
     assert plan.dry_run and plan.removed == ["uploaded.md"] and plan.version is None
     assert store.current_version(store.collection_dir(config.index_dir, "shop")) == before
-    pruned = sync_folder("shop", docs_folder, config, embedder, prune=True)
+    pruned = sync_folder("shop", docs_folder, config.knowledge, embedder, prune=True)
     assert pruned.removed == ["uploaded.md"] and not pruned.kept

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.runtime.engine import Event, Ticket
 from hybrid.runtime.job import Job, first_stop, held_back, looping
 from hybrid.runtime.local import LocalEngine

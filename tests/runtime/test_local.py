@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hybrid.config_serve import GenerationSettings, RuntimeConfig
+from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.runtime import Overloaded
 from hybrid.runtime.local import LocalEngine
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hybrid.config_serve import DEFAULT_ROUTES
+from hybrid.config import DEFAULT_ROUTES
 from tests.conftest import CONTRACTS, require_shared
 from tests.serve.process import ServerProcess
 from tests.serve.process import start_server as launch
@@ -128,7 +128,7 @@ def index_dir(tmp_path_factory, embedder) -> Path:
         shutil.copy(require_shared(CONTRACTS) / name, pdfs / name)
     config = parse_config({"index_dir": str(root / "indexes")})
     for name, folder in (("acme-policies", SAMPLES), ("contracts", pdfs)):
-        report = sync_folder(name, folder, config, embedder)
+        report = sync_folder(name, folder, config.knowledge, embedder)
         assert not report.failed, report.failed
     return root / "indexes"
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi import HTTPException
 from starlette.requests import Request
 
-from hybrid.config_serve import ServeConfig
+from hybrid.config import ServeConfig
 from hybrid.serve.auth import FAILURES_ALLOWED, Auth
 
 

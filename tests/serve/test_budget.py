@@ -7,7 +7,7 @@ import pytest
 from fastapi import HTTPException
 from pydantic import ValidationError
 
-from hybrid.config_serve import ServeConfig
+from hybrid.config import ServeConfig
 from hybrid.serve.auth import Principal
 from hybrid.serve.budget import TokenBudget
 

@@ -33,7 +33,7 @@ def api_schema(tmp_path_factory, embedder, tiny_llama: Path):
         },
         serve={"limits": {"max_new_tokens": 4, "max_upload_mb": 0.05}},
     )
-    sync_folder("shop", write_docs(root / "docs", THREE_DOCS), config, embedder)
+    sync_folder("shop", write_docs(root / "docs", THREE_DOCS), config.knowledge, embedder)
     engine = LocalEngine(config.runtime)
     app = create_app(config, engine, embedder)
     yield schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -1,0 +1,74 @@
+"""Typed, validated configuration, one module per layer; one YAML recipe per use case in configs/.
+
+Example: ``from hybrid.config import load_config; load_config("configs/default.yaml").routes``
+"""
+
+from hybrid.config.behaviour import (
+    DEFAULT_PII,
+    CsvColumns,
+    CustomRecognizer,
+    DataConfig,
+    LoraSettings,
+    RaftConfig,
+    RaftSource,
+    RedactionConfig,
+    SplitConfig,
+    TrainConfig,
+)
+from hybrid.config.knowledge import (
+    ChunkingConfig,
+    EmbedderConfig,
+    IndexConfig,
+    IngestConfig,
+    KnowledgeConfig,
+    SearchConfig,
+)
+from hybrid.config.names import NAME, Name, check_name
+from hybrid.config.recipe import HybridConfig, load_config, parse_config
+from hybrid.config.routes import (
+    DEFAULT_ROUTES,
+    EvidenceConfig,
+    GenerationSettings,
+    RouteConfig,
+    VerifyConfig,
+)
+from hybrid.config.runtime import ANSWERER, EMBEDDED_BASE, OpenAIBackend, RuntimeConfig
+from hybrid.config.serving import ApiKey, LimitsConfig, Role, ServeConfig
+
+__all__ = [
+    "ANSWERER",
+    "DEFAULT_PII",
+    "DEFAULT_ROUTES",
+    "EMBEDDED_BASE",
+    "NAME",
+    "ApiKey",
+    "ChunkingConfig",
+    "CsvColumns",
+    "CustomRecognizer",
+    "DataConfig",
+    "EmbedderConfig",
+    "EvidenceConfig",
+    "GenerationSettings",
+    "HybridConfig",
+    "IndexConfig",
+    "IngestConfig",
+    "KnowledgeConfig",
+    "LimitsConfig",
+    "LoraSettings",
+    "Name",
+    "OpenAIBackend",
+    "RaftConfig",
+    "RaftSource",
+    "RedactionConfig",
+    "Role",
+    "RouteConfig",
+    "RuntimeConfig",
+    "SearchConfig",
+    "ServeConfig",
+    "SplitConfig",
+    "TrainConfig",
+    "VerifyConfig",
+    "check_name",
+    "load_config",
+    "parse_config",
+]

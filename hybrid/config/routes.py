@@ -1,0 +1,115 @@
+"""Configuration of the routes: what each use case reads, how it generates and verifies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from hybrid.schema import Strict
+
+
+class GenerationSettings(Strict):
+    """Decoding settings of a route; requests may lower ``max_new_tokens``, not raise it."""
+
+    max_new_tokens: int = Field(96, gt=0, le=8192)  # answers are a sentence or two
+    temperature: float = Field(0.0, ge=0, le=2)  # 0 = greedy
+    top_p: float = Field(1.0, gt=0, le=1)
+    # Guards, on generated tokens only (transformers' repetition_penalty also punishes the
+    # prompt's tokens: at 1.1 the embedded model stopped copying from the documents).
+    repetition_penalty: float = Field(1.0, ge=1.0, le=2.0)  # on tokens already generated
+    no_repeat_ngram: int = Field(0, ge=0, le=64)  # never generate an n-gram twice (0: off)
+    stop_loops: bool = True  # end a generation that repeats itself (finish_reason "loop")
+    # The answer ends where it starts echoing the prompt (the OpenAI engine passes these on).
+    stop: tuple[str, ...] = Field(("Question:",), max_length=8)
+
+
+class VerifyConfig(Strict):
+    """Claim-level verification (``hybrid/answer/claims.py``): each answer sentence is aligned to
+    its best source sentence and labelled quoted / supported / contradicted / unsupported."""
+
+    min_overlap: float = Field(0.5, ge=0, le=1)  # supported: share of its content words found
+    min_similarity: float = Field(0.6, ge=-1, le=1)  # ... or this cosine and half that share
+    quote_ratio: float = Field(0.9, gt=0, le=1)  # quoted: character similarity to the source
+    # on_unsupported: quote replaces a sentence only with a source sentence about the same
+    # thing (alignment score: cosine + share of its words); otherwise the sentence goes.
+    min_quote_score: float = Field(0.8, ge=0, le=2)
+    attribute_uncited: bool = True  # cite the supporting chunk of sentences the model left bare
+    # Any Hugging Face sequence-classification model with entailment / contradiction labels
+    # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.
+    nli_model: str | None = Field(None, min_length=1)
+
+
+class EvidenceConfig(Strict):
+    """What the model reads: the retrieved chunks whole, or their sentences nearest the question.
+
+    ``sentences`` suits small models (they copy the wrong chunk, and prefill dominates latency).
+    A route's drafts read whole chunks unless it sets ``draft_evidence``.
+    """
+
+    unit: Literal["chunks", "sentences"] = "sentences"
+    sentences: int = Field(6, gt=0, le=20)  # how many numbered sentences the prompt holds
+    lexical_weight: float = Field(0.3, ge=0, le=2)  # score = cosine + weight x word overlap
+    chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
+    min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
+    chunks: int | None = Field(None, gt=0, le=50)  # chunks split into sentences (None: top_k)
+    # Refuse when no candidate sentence holds the question's distinctive words (evidence.leads)
+    require_words: bool = False
+
+
+class RouteConfig(Strict):
+    """One use case: which collections it reads, which adapter and template answer it."""
+
+    collections: tuple[str, ...] = ()  # none: plain chat, no retrieval
+    adapter: str | None = None  # a name from runtime.adapters; None = the base model
+    template: Path = Path("prompts/evidence_answer.j2")  # what the answerer was trained on
+    draft_template: Path | None = None  # POST /v1/drafts on this route; None: no drafts
+    draft_adapter: str | None = None  # drafts' adapter (the answerer writes answers, not drafts)
+    system_prompt: str | None = None
+    top_k: int = Field(5, gt=0, le=50)
+    context_tokens: int = Field(1536, gt=0)  # budget for the numbered chunks
+    min_similarity: float = Field(0.3, ge=-1, le=1)  # best chunk below this: refuse
+    refusal: str = Field("The documents do not cover this question.", min_length=1)
+    generation: GenerationSettings = GenerationSettings()
+    verify: VerifyConfig = VerifyConfig()
+    # A sentence that does not verify: listed (flag), removed (drop), or replaced by the source
+    # sentence it aligned to, verbatim, in quotes (quote).
+    on_unsupported: Literal["flag", "drop", "quote"] = "flag"
+    evidence: EvidenceConfig = EvidenceConfig()
+    # Drafts: what they read (None: whole chunks), and how many evidence sentences open them
+    # verbatim. A lead quote must hold the instruction's distinctive words (evidence.leads);
+    # when none does, the draft is refused rather than written from unrelated clauses.
+    draft_evidence: EvidenceConfig | None = None
+    # Answers too search only the documents a question names ("Quillhouse", by file name or
+    # parties), without the names; drafts always do.
+    scope_named: bool = False
+    draft_quotes: int = Field(0, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _quotes_need_sentences(self) -> RouteConfig:
+        unit = self.draft_evidence.unit if self.draft_evidence else "chunks"
+        if self.draft_quotes and unit != "sentences":
+            raise ValueError(
+                f"draft_quotes ({self.draft_quotes}) needs draft_evidence.unit: sentences "
+                f"(got {unit})"
+            )
+        return self
+
+
+DEFAULT_ROUTES: dict[str, RouteConfig] = {
+    # Both read the 6 sentences of the top-5 chunks nearest the question (prompt ~300 tokens)
+    # and answer with the shipped RAFT answerer, greedy, one or two sentences.
+    "support": RouteConfig(collections=("acme-policies",), adapter="answerer"),
+    "legal": RouteConfig(
+        collections=("contracts",),
+        adapter="answerer",
+        draft_template=Path("prompts/legal_draft.j2"),
+        draft_adapter="answerer",
+        # Drafts look wider inside the named contract (10 chunks), weigh the instruction's
+        # words (governed, law) as much as meaning, and open with the clause, verbatim.
+        draft_evidence=EvidenceConfig(chunks=10, sentences=4, lexical_weight=1.0),
+        draft_quotes=1,
+        on_unsupported="quote",  # a lawyer reads the source's words, not a guess
+    ),
+}
