@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import regex as re  # Presidio's regex engine: \p{Lu}, \K and variable-width lookbehind
 
+from hybrid.behaviour.words import dictionary, is_word
 from hybrid.config import RedactionConfig
+
+__all__ = [
+    "NAME_WORD",
+    "NER_IGNORED",
+    "NER_MAPPING",
+    "PLACE",
+    "dictionary",
+    "is_word",
+    "recognizers",
+]
 
 # spaCy labels -> Presidio entities. FAC (buildings, airports) counts as a location.
 NER_MAPPING = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
@@ -94,18 +105,6 @@ _PERSON = [
     ("middle initial", rf"\b{NAME_WORD}[ \t]+\p{{Lu}}\.?[ \t]+{NAME_WORD}\b", 0.6),
     ("introduced", _INTRODUCED + _NAME, 0.5),
 ]
-# Words that mark an organisation (designators, business nouns), an address or a region.
-_NOT_NAMES = set(
-    "inc ltd llc plc corp corporation co company group holdings partners associates bank"
-    " university college school institute foundation society club orchestra band agency"
-    " solutions systems technologies technology services software labs data markets global"
-    " international insurance capital ventures media network networks consulting industries"
-    " enterprises trust fund council committee department ministry hospital church hotel"
-    " restaurant airlines motors energy pharmaceuticals health healthcare weekly times news"
-    " magazine journal records studios productions suite apt unit street road avenue country"
-    " city county north south east west northern southern eastern western central new".split()
-)
-
 # Places after a verb of living or moving; a cue outranks the model reading a name (0.85).
 PLACE = r"\p{Lu}[\p{L}'’-]*(?:(?:[ \t]+(?:de|del|la|do|da|di|du|nad))?[ \t]+\p{Lu}[\p{L}'’-]*){0,3}"
 _PLACE_CUE = (
@@ -142,54 +141,9 @@ _CARD_CONTEXT = ["card", "credit", "debit", "cc", "visa", "mastercard", "amex", 
 
 def recognizers(config: RedactionConfig, words: frozenset[str]) -> list:
     """Our recognisers, added to Presidio's predefined ones and spaCy's NER."""
-    from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+    from presidio_analyzer import Pattern, PatternRecognizer
 
-    class DigitCount(PatternRecognizer):
-        """A pattern recogniser whose matches must hold ``low`` to ``high`` digits."""
-
-        def __init__(self, low: int, high: int, **kwargs) -> None:
-            super().__init__(**kwargs)
-            self.low, self.high = low, high
-
-        def invalidate_result(self, pattern_text: str) -> bool:
-            return not self.low <= sum(ch.isdigit() for ch in pattern_text) <= self.high
-
-    class ProperNameRuns(LocalRecognizer):
-        """Two or three title-case proper nouns in a row, untagged or tagged as organisation.
-
-        The small English model reads unfamiliar (often non-English) names as ORG; a run with
-        no organisation word in it ("Sigrid Nyström", not "Rapid Cycle Solutions") is more
-        likely a person.
-        """
-
-        def load(self) -> None:
-            pass
-
-        def analyze(self, text: str, entities: list, nlp_artifacts=None) -> list:
-            doc = getattr(nlp_artifacts, "tokens", None)
-            if doc is None:
-                return []
-            tagged = {i for e in doc.ents if e.label_ != "ORG" for i in range(e.start, e.end)}
-            results, run = [], []
-            for token in [*doc, None]:
-                if (
-                    token is not None
-                    and token.i not in tagged
-                    and token.pos_ == "PROPN"
-                    and not token.is_stop
-                    and token.lower_ not in _NOT_NAMES
-                    and re.fullmatch(r"\p{Lu}\p{Ll}+", token.text)
-                    and (not run or (token.i == run[-1].i + 1 and run[-1].whitespace_))
-                ):
-                    run.append(token)
-                    continue
-                end = run[-1].idx + len(run[-1]) if run else 0
-                # Not "Order Details" (all dictionary words) nor "Personal Info:" (a label).
-                known = all(is_word(t.text, words) for t in run)
-                if 2 <= len(run) <= 3 and not known and not text.startswith(":", end):
-                    results.append(RecognizerResult("PERSON", run[0].idx, end, 0.4))
-                run = []
-            return results
+    from hybrid.behaviour.presidio_custom import DigitCount, ProperNameRuns
 
     def build(entity, patterns, context=None, case=False, cls=PatternRecognizer, **extra):
         return cls(
@@ -204,7 +158,7 @@ def recognizers(config: RedactionConfig, words: frozenset[str]) -> list:
     ours = [
         build("STREET_ADDRESS", _ADDRESS, _ADDRESS_CONTEXT),
         build("PERSON", _PERSON, case=True),
-        ProperNameRuns(supported_entities=["PERSON"], name="hybrid_proper_name_runs"),
+        ProperNameRuns(words, supported_entities=["PERSON"], name="hybrid_proper_name_runs"),
         build("LOCATION", _LOCATION, case=True),
         build("DATE_OF_BIRTH", _BIRTH),
         # Presidio's own recogniser takes valid numbers of a few countries; these take any
@@ -218,22 +172,3 @@ def recognizers(config: RedactionConfig, words: frozenset[str]) -> list:
         patterns = [(custom.entity.lower(), custom.pattern, custom.score)]
         ours.append(build(custom.entity, patterns, list(custom.context) or None, case=True))
     return ours
-
-
-def dictionary(nlp) -> tuple[frozenset[str], frozenset[str]]:
-    """English words, and verbs, known to the model's lemmatizer (WordNet's index).
-
-    Most names are not in it. Another pipeline without the table turns these checks off.
-    """
-    try:
-        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
-    except (AttributeError, KeyError, ValueError):
-        return frozenset(), frozenset()
-    words = frozenset(word for entries in table.values() for word in entries)
-    return words, frozenset(table.get("verb", ()))
-
-
-def is_word(text: str, words: frozenset[str]) -> bool:
-    """``"Details"`` is a dictionary word (plural of one); ``"Nyström"`` is not."""
-    lower = text.lower()
-    return any(form in words for form in (lower, lower[:-1], lower[:-2]) if form)
