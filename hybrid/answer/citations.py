@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hybrid.answer import claims, evidence
+from hybrid.answer.types import Citation, EvidenceRef
 from hybrid.config import VerifyConfig
 from hybrid.knowledge.search import SearchResult
 
@@ -255,7 +256,7 @@ def rewrite(
     return " ".join(out), kept
 
 
-def describe(chunk: SearchResult, collection: str, n: int, checks: list[Check]) -> dict:
+def describe(chunk: SearchResult, collection: str, n: int, checks: list[Check]) -> Citation:
     """Citation ``n`` as the API shows it: its chunk, its worst label, each checked sentence
     with the source sentence it aligned to."""
     worst = max((c.label for c in checks), key=claims.SEVERITY.index)
@@ -287,7 +288,7 @@ def describe(chunk: SearchResult, collection: str, n: int, checks: list[Check]) 
     }
 
 
-def _evidence(sentence: SearchResult | None) -> dict | None:
+def _evidence(sentence: SearchResult | None) -> EvidenceRef | None:
     if sentence is None:
         return None
     return {

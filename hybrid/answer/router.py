@@ -11,81 +11,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Literal
 
-import jinja2
 import numpy as np
 
 from hybrid.answer import citations, claims, evidence, naming
-from hybrid.config import EvidenceConfig, GenerationSettings, HybridConfig, RouteConfig
+from hybrid.answer.prompt import fit, load_template
+from hybrid.answer.types import Answer, Composition, Hit, Overrides, Retrieved, Source
+from hybrid.config import EvidenceConfig, HybridConfig, RouteConfig
 from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.search import Filters, Retriever, SearchResult
-from hybrid.runtime.engine import Engine, Messages
+from hybrid.knowledge.search import Filters, Retriever
+from hybrid.runtime.engine import Engine, Event, Messages, Ticket
 
-REPO = Path(__file__).resolve().parents[2]  # prompts/ lives beside the package
-
-
-@dataclass(frozen=True)
-class Source:
-    """Chunk number ``n`` of a prompt, with the collection it came from."""
-
-    n: int
-    collection: str
-    chunk: SearchResult
-    vector: np.ndarray | None = None  # stored embedding (dim,): verification reuses it
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk (or one of its sentences) and its vector (dim,), as the prompt uses it."""
-
-    collection: str
-    chunk: SearchResult
-    vector: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """What a route found for a question, best first, and whether it refuses on that basis."""
-
-    hits: tuple[Hit, ...]
-    best_similarity: float | None  # best chunk's cosine
-    refused: bool  # below the route's thresholds: answer with its refusal, do not generate
-    named: tuple[str, ...] = ()  # documents the question named, searched instead of all
-    lead: int = 0  # the first ``lead`` hits open a draft verbatim (RouteConfig.draft_quotes)
-
-
-@dataclass(frozen=True)
-class Composition:
-    """Everything a request needs after retrieval; ``refused`` means: do not generate."""
-
-    route: str
-    messages: Messages
-    sources: tuple[Source, ...]
-    retrieved: int  # chunks the search returned
-    dropped: int  # chunks left out (lowest rank first) to fit the context budget
-    refused: bool
-    best_similarity: float | None
-    settings: GenerationSettings
-    adapter: str | None
-    prompt_tokens: int
-    named: tuple[str, ...] = ()  # documents the question named (drafts search only those)
-    dropped_turns: int = 0  # earlier conversation turns left out to fit the prompt budget
-    lead: int = 0  # sources 1..lead open the text verbatim, as quotes (drafts)
-    refusal: str = ""  # the route's refusal: the whole answer when ``refused``
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    citations: tuple[dict, ...]
-    removed_citations: int  # [n] with n outside the context, deleted from the text
-    refused: bool
-    unsupported: tuple[str, ...] = ()  # claims (3+ content words) no verified citation backs
+# The request's types live in types.py; they are named here too, where callers look for them.
+__all__ = ["Answer", "Composition", "Hit", "Overrides", "Retrieved", "Router", "Source"]
 
 
 class Router:
@@ -97,10 +39,10 @@ class Router:
         # engine None: retrieve and check text only (``hybrid verify``); compose needs one.
         self.config, self.engine, self.embedder = config, engine, embedder
         self.templates = {
-            (name, "answer"): _template(r.template) for name, r in config.routes.items()
+            (name, "answer"): load_template(r.template) for name, r in config.routes.items()
         }
         self.templates |= {
-            (name, "draft"): _template(r.draft_template)
+            (name, "draft"): load_template(r.draft_template)
             for name, r in config.routes.items()
             if r.draft_template is not None
         }
@@ -215,14 +157,15 @@ class Router:
         messages: Messages,
         readable: Callable[[str], bool] = lambda _: True,
         collections: Sequence[str] | None = None,
-        max_new_tokens: int | None = None,
+        overrides: Overrides = Overrides(),
         kind: Literal["answer", "draft"] = "answer",
         documents: Sequence[str] = (),
         retrieved: Retrieved | None = None,
         max_prompt_tokens: int | None = None,
     ) -> Composition:
         """Retrieve (unless ``retrieved`` is given) and build the prompt (``kind`` picks the
-        route's ``template`` or its ``draft_template``). See ``retrieve`` for the filters.
+        route's ``template`` or its ``draft_template``). See ``retrieve`` for the filters;
+        ``overrides`` are the request's changes to the route's sampling and adapter.
         ``max_prompt_tokens`` caps the prompt below the model's window (the server's limit:
         one request must not hold the generator for a long prefill); older turns go first.
         """
@@ -235,17 +178,13 @@ class Router:
         question = messages[-1]["content"]
         if not question.strip():
             raise Invalid("messages: the last user message is empty")
-        settings = route.generation
-        if max_new_tokens is not None:
-            settings = settings.model_copy(
-                update={"max_new_tokens": min(max_new_tokens, settings.max_new_tokens)}
-            )
+        settings = overrides.settings(route.generation)
         if retrieved is None:
             retrieved = self.retrieve(route_name, question, readable, collections, documents, kind)
         hits, best, named = list(retrieved.hits), retrieved.best_similarity, retrieved.named
         history = [m for m in messages[:-1] if m.get("role") != "system"]
 
-        adapter = route.adapter if kind == "answer" else route.draft_adapter
+        adapter = overrides.pick_adapter(route.adapter if kind == "answer" else route.draft_adapter)
 
         def refusal(dropped: int) -> Composition:
             return Composition(
@@ -266,8 +205,8 @@ class Router:
         if retrieved.refused:
             return refusal(0)
         turns = len(history)
-        prompt, tokens, history, used = self._fit(
-            route, template, history, question, hits, settings, max_prompt_tokens
+        prompt, tokens, history, used = fit(
+            self._engine(), route, template, history, question, hits, settings, max_prompt_tokens
         )
         if hits and not used:  # evidence was found but none fits beside the conversation
             return refusal(len(hits))
@@ -290,49 +229,6 @@ class Router:
             min(retrieved.lead, len(sources)),
             route.refusal,
         )
-
-    def _fit(
-        self,
-        route: RouteConfig,
-        template: jinja2.Template,
-        history: Messages,
-        question: str,
-        hits: list[Hit],
-        settings: GenerationSettings,
-        max_prompt_tokens: int | None,
-    ) -> tuple[Messages, int, Messages, list[Hit]]:
-        """The prompt that fits: (messages, their tokens, the turns kept, the evidence kept).
-
-        Over the window (minus ``max_new_tokens``, capped by ``max_prompt_tokens``) the oldest
-        turn goes first, then evidence from the lowest rank; over ``route.context_tokens`` only
-        evidence goes, never the best piece. Invalid when the question alone does not fit.
-        """
-        engine = self._engine()
-        budget = engine.context_window - settings.max_new_tokens
-        if max_prompt_tokens is not None:
-            budget = min(budget, max_prompt_tokens)
-        used = list(hits)
-        bare: int | None = None  # tokens without any chunk, for the current history
-        while True:
-            prompt = self._messages(route, template, history, question, used)
-            tokens = engine.count_tokens(prompt)
-            if bare is None:
-                without = self._messages(route, template, history, question, [])
-                bare = engine.count_tokens(without) if used else tokens
-            evidence_tokens = tokens - bare
-            # The best chunk stays even over context_tokens: only the window is a hard limit.
-            if tokens <= budget and (evidence_tokens <= route.context_tokens or len(used) == 1):
-                return prompt, tokens, history, used
-            if tokens > budget and history:
-                history, bare = history[1:], None  # the oldest turn goes before any evidence
-            elif used:
-                used = used[:-1]  # drop whole chunks, lowest rank first
-            else:
-                raise Invalid(
-                    f"messages: the question alone takes {tokens} tokens; the prompt may take "
-                    f"{budget} (the context window {engine.context_window} minus "
-                    f"max_new_tokens, or the server's limits.max_prompt_tokens)"
-                )
 
     def finish(self, comp: Composition, text: str) -> Answer:
         """Parse the citations of a generated answer and check each sentence (``claims``):
@@ -443,19 +339,34 @@ class Router:
             self._nli_models[name] = claims.NLI(name)
         return self._nli_models[name]
 
+    def submit(
+        self, comp: Composition, on_event: Callable[[Event], None] | None = None
+    ) -> Ticket | None:
+        """Queue a composition's generation (None when it is refused: nothing to generate).
+        ``on_event`` receives each streamed piece on the engine's thread (the server's SSE)."""
+        if comp.refused:
+            return None
+        return self._engine().submit(comp.messages, comp.settings, comp.adapter, on_event)
+
     def answer(
         self,
         route_name: str,
         messages: Messages,
         timeout: float | None = None,
         documents: Sequence[str] = (),
+        overrides: Overrides = Overrides(),
     ) -> Answer:
-        """Compose, generate and finish in one call (scripts, evals)."""
-        comp = self.compose(route_name, messages, documents=documents)
-        if comp.refused:
+        """Compose, generate and finish in one call (scripts, evals): the server's sequence,
+        without streaming. Example: ``router.answer("support", [{"role": "user", "content":
+        "How long do refunds take?"}]).citations``"""
+        comp = self.compose(route_name, messages, documents=documents, overrides=overrides)
+        ticket = self.submit(comp)
+        if ticket is None:
             return self.finish(comp, "")
-        ticket = self._engine().submit(comp.messages, comp.settings, comp.adapter)
-        return self.finish(comp, ticket.result(timeout).text)
+        result = ticket.result(timeout)
+        if result.error:
+            raise RuntimeError(f"generation failed: {result.error}")
+        return self.finish(comp, result.text)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -497,25 +408,3 @@ class Router:
         else:
             retriever.refresh()  # one small file read; a sync elsewhere becomes visible
         return retriever
-
-    def _messages(
-        self,
-        route: RouteConfig,
-        template: jinja2.Template,
-        history: Messages,
-        question: str,
-        hits: list[Hit],
-    ) -> Messages:
-        chunks = [h.chunk for h in hits]
-        content = template.render(question=question, chunks=chunks, refusal=route.refusal)
-        content = content.strip()
-        system = [{"role": "system", "content": route.system_prompt}] if route.system_prompt else []
-        return system + history + [{"role": "user", "content": content}]
-
-
-def _template(path: Path) -> jinja2.Template:
-    for candidate in (path, REPO / path):
-        if candidate.is_file():
-            source = candidate.read_text(encoding="utf-8")
-            return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(source)
-    raise ValueError(f"prompt template {path} not found (looked in . and {REPO})")

@@ -90,8 +90,9 @@ def ask(router: Router, arm: str, qa: QA, timeout: float) -> Outcome:
     started = time.perf_counter()
     comp = router.compose(arm, [{"role": "user", "content": qa.question}], documents=qa.scope)
     text, completion_tokens = "", 0
-    if not comp.refused:
-        result = router.engine.submit(comp.messages, comp.settings, comp.adapter).result(timeout)
+    ticket = router.submit(comp)  # the server's path: None when the route refuses
+    if ticket is not None:
+        result = ticket.result(timeout)
         if result.error:
             raise RuntimeError(f"{qa.source}: generation failed: {result.error}")
         text, completion_tokens = result.text, result.completion_tokens

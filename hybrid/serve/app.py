@@ -22,6 +22,7 @@ from hybrid.serve import chat, documents, drafts, verify
 from hybrid.serve.auth import Auth
 from hybrid.serve.deps import Services
 from hybrid.serve.metrics import Metrics
+from hybrid.serve.responses import Health
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -50,7 +51,9 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))
 
-    @app.get("/healthz", response_model=None)
+    @app.get(
+        "/healthz", response_model=None, responses={200: {"model": Health}, 503: {"model": Health}}
+    )
     def healthz() -> dict | JSONResponse:
         if not engine.alive():
             return JSONResponse({"status": "down", "engine": engine.name}, 503)

@@ -14,12 +14,13 @@ from hybrid.serve.deps import (
     check_route,
 )
 from hybrid.serve.generation import Run, Streamed, sse
+from hybrid.serve.responses import ChatCompletion, ModelList
 from hybrid.serve.schemas import ChatRequest
 
 api = APIRouter()
 
 
-@api.get("/v1/models")
+@api.get("/v1/models", response_model=ModelList)
 def models(who: Caller, s: ServicesDep) -> dict:
     data = [
         {
@@ -36,7 +37,11 @@ def models(who: Caller, s: ServicesDep) -> dict:
     return {"object": "list", "data": data}
 
 
-@api.post("/v1/chat/completions", response_model=None)
+@api.post(
+    "/v1/chat/completions",
+    response_model=None,  # JSON, or SSE chunks with ``stream: true``
+    responses={200: {"model": ChatCompletion, "content": {"text/event-stream": {}}}},
+)
 async def chat(body: ChatRequest, who: Caller, s: ServicesDep):
     s.auth.require(who, "chat")
     route = check_route(s, who, body.model)

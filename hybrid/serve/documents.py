@@ -13,6 +13,7 @@ from hybrid.knowledge.loaders import SUPPORTED, LoadError, check_doc_id
 from hybrid.knowledge.sync import CollectionLocked, collection_info, delete_document, put_document
 from hybrid.serve.auth import Principal
 from hybrid.serve.deps import Caller, Services, ServicesDep
+from hybrid.serve.responses import CollectionInfo, CollectionList, Deleted, Uploaded
 
 api = APIRouter()
 
@@ -41,13 +42,13 @@ def _doc_id(path: str) -> str:
     return doc_id
 
 
-@api.get("/v1/collections")
+@api.get("/v1/collections", response_model=CollectionList)
 def list_collections(who: Caller, s: ServicesDep) -> dict:
     names = [c for c in store.list_collections(s.config.index_dir) if who.may_read(c)]
     return {"collections": names}
 
 
-@api.get("/v1/collections/{collection}")
+@api.get("/v1/collections/{collection}", response_model=CollectionInfo)
 def show(collection: str, who: Caller, s: ServicesDep) -> dict:
     _checked(s, who, collection, "documents")
     try:
@@ -79,7 +80,11 @@ def show(collection: str, who: Caller, s: ServicesDep) -> dict:
     }
 
 
-@api.put("/v1/collections/{collection}/documents/{path:path}")
+@api.put(
+    "/v1/collections/{collection}/documents/{path:path}",
+    response_model=Uploaded,
+    status_code=201,  # 200 when the document was there before
+)
 async def upload(
     collection: str,
     path: str,
@@ -120,7 +125,7 @@ async def upload(
     }
 
 
-@api.delete("/v1/collections/{collection}/documents/{path:path}")
+@api.delete("/v1/collections/{collection}/documents/{path:path}", response_model=Deleted)
 async def delete(collection: str, path: str, who: Caller, s: ServicesDep) -> dict:
     _checked(s, who, collection, "documents")
     try:

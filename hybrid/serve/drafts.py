@@ -14,12 +14,13 @@ from hybrid.serve.deps import (
     check_route,
 )
 from hybrid.serve.generation import Run
+from hybrid.serve.responses import Draft
 from hybrid.serve.schemas import DraftRequest
 
 api = APIRouter()
 
 
-@api.post("/v1/drafts")
+@api.post("/v1/drafts", response_model=Draft)
 async def draft(body: DraftRequest, who: Caller, s: ServicesDep) -> dict:
     s.auth.require(who, "draft")
     route = check_route(s, who, body.route)

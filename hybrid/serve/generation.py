@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import time
 import uuid
@@ -14,7 +13,7 @@ from fastapi import HTTPException
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from hybrid.answer.router import Answer, Composition
+from hybrid.answer.router import Answer, Composition, Overrides
 from hybrid.errors import Overloaded
 from hybrid.runtime.engine import Event, Ticket
 from hybrid.serve.auth import Principal
@@ -51,23 +50,21 @@ class Run:
     ) -> Run:
         """Retrieve and compose (in a worker thread), then queue generation unless refused."""
         loop = asyncio.get_running_loop()
+        overrides = Overrides(max_new_tokens=max_new_tokens)
+        if sampling is not None:
+            overrides = Overrides(
+                sampling.temperature, sampling.top_p, max_new_tokens, sampling.adapter
+            )
         comp = await run_in_threadpool(
             s.answers.compose,
             route,
             messages,
             who.may_read,
             collections,
-            max_new_tokens,
+            overrides,
             kind,
             max_prompt_tokens=s.config.serve.limits.max_prompt_tokens,
         )
-        if sampling is not None:
-            updates = {"temperature": sampling.temperature, "top_p": sampling.top_p}
-            updates = {k: v for k, v in updates.items() if v is not None}
-            comp = dataclasses.replace(comp, settings=comp.settings.model_copy(update=updates))
-            if sampling.adapter is not None:
-                chosen = None if sampling.adapter == "base" else sampling.adapter
-                comp = dataclasses.replace(comp, adapter=chosen)
         run = cls(s, who, comp)
         s.metrics.similarity.labels(route).observe(comp.best_similarity or 0.0)
         s.metrics.dropped.labels(route).inc(comp.dropped)
@@ -83,9 +80,7 @@ class Run:
             loop.call_soon_threadsafe(run.events.put_nowait, event)
 
         try:
-            run.ticket = await run_in_threadpool(
-                s.engine.submit, comp.messages, comp.settings, comp.adapter, deliver
-            )
+            run.ticket = await run_in_threadpool(s.answers.submit, comp, deliver)
         except Overloaded as error:
             s.budget.refund(who, comp.prompt_tokens)
             s.metrics.rejected.labels("queue_full").inc()

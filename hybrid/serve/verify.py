@@ -7,12 +7,13 @@ from starlette.concurrency import run_in_threadpool
 
 from hybrid.answer import claims
 from hybrid.serve.deps import Caller, ServicesDep, acquire, check_collections, check_route
+from hybrid.serve.responses import Verification
 from hybrid.serve.schemas import VerifyRequest
 
 api = APIRouter()
 
 
-@api.post("/v1/verify")
+@api.post("/v1/verify", response_model=Verification)
 async def verify(body: VerifyRequest, who: Caller, s: ServicesDep) -> dict:
     """Each sentence of ``text`` labelled quoted / supported / contradicted / unsupported,
     with the source sentence it aligned to (document, page, snippet, offsets)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.answer.router import Router
+from hybrid.answer.router import Overrides, Router
 from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import NotFound
 from hybrid.knowledge.sync import sync_folder
@@ -100,7 +100,7 @@ def test_old_turns_go_before_evidence(tmp_path, embedder, engine, docs_folder):
 
 def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_folder):
     router = router_for(tmp_path, embedder, engine, docs_folder, top_k=2)
-    comp = router.compose("shop", user(REFUND), max_new_tokens=8)
+    comp = router.compose("shop", user(REFUND), overrides=Overrides(max_new_tokens=8))
     assert comp.settings == GenerationSettings(max_new_tokens=8)  # lowered, never raised
     answer = router.finish(comp, "Sale items can be returned within 14 days [1]. Ask [7].")
     assert answer.removed_citations == 1 and "[7]" not in answer.text
@@ -140,6 +140,25 @@ def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_fol
         by_hand.citations,
         by_hand.refused,
     )
+
+
+def test_overrides_change_sampling_and_adapter_never_raise_the_token_cap(
+    tmp_path, embedder, engine, docs_folder
+):
+    router = router_for(tmp_path, embedder, engine, docs_folder, adapter=None)
+    wanted = Overrides(temperature=0.7, top_p=0.9, max_new_tokens=4096)
+    comp = router.compose("shop", user(REFUND), overrides=wanted)
+    assert (comp.settings.temperature, comp.settings.top_p) == (0.7, 0.9)
+    assert comp.settings.max_new_tokens == 96  # the route's cap stays
+    assert comp.adapter is None
+    assert Overrides(adapter="base").pick_adapter("answerer") is None
+    assert Overrides(adapter="legal").pick_adapter("answerer") == "legal"
+    assert Overrides().pick_adapter("answerer") == "answerer"
+    # A refused composition queues nothing; an answerable one goes to the engine.
+    refused = router.compose("shop", user("Who painted the Mona Lisa?"))
+    assert refused.refused and router.submit(refused) is None
+    ticket = router.submit(router.compose("shop", user(REFUND), overrides=wanted))
+    assert ticket is not None and ticket.result(60).error is None
 
 
 def test_sentence_evidence_numbers_the_best_sentences(tmp_path, embedder, engine, docs_folder):
@@ -222,9 +241,12 @@ def test_a_prompt_token_cap_drops_older_turns_first(tmp_path, embedder, engine, 
         {"role": "user", "content": "Tell me about parcels."},
         {"role": "assistant", "content": "Parcels travel far."},
     ]
-    free = router.compose("shop", history + user(REFUND), max_new_tokens=8)
+    free = router.compose("shop", history + user(REFUND), overrides=Overrides(max_new_tokens=8))
     capped = router.compose(
-        "shop", history + user(REFUND), max_new_tokens=8, max_prompt_tokens=free.prompt_tokens - 1
+        "shop",
+        history + user(REFUND),
+        overrides=Overrides(max_new_tokens=8),
+        max_prompt_tokens=free.prompt_tokens - 1,
     )
     assert free.dropped_turns == 0 and capped.dropped_turns >= 1
     assert capped.prompt_tokens < free.prompt_tokens and capped.sources  # the evidence stays

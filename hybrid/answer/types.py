@@ -1,0 +1,145 @@
+"""What flows through a request: hits, the composition, the answer, and a caller's overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from typing_extensions import TypedDict  # pydantic reads these into the API's schema (< 3.12)
+
+from hybrid.answer.claims import Label
+from hybrid.config import GenerationSettings
+from hybrid.knowledge.search import SearchResult
+from hybrid.runtime.engine import Messages
+
+
+@dataclass(frozen=True)
+class Source:
+    """Chunk number ``n`` of a prompt, with the collection it came from."""
+
+    n: int
+    collection: str
+    chunk: SearchResult
+    vector: np.ndarray | None = None  # stored embedding (dim,): verification reuses it
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk (or one of its sentences) and its vector (dim,), as the prompt uses it."""
+
+    collection: str
+    chunk: SearchResult
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What a route found for a question, best first, and whether it refuses on that basis."""
+
+    hits: tuple[Hit, ...]
+    best_similarity: float | None  # best chunk's cosine
+    refused: bool  # below the route's thresholds: answer with its refusal, do not generate
+    named: tuple[str, ...] = ()  # documents the question named, searched instead of all
+    lead: int = 0  # the first ``lead`` hits open a draft verbatim (RouteConfig.draft_quotes)
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Everything a request needs after retrieval; ``refused`` means: do not generate."""
+
+    route: str
+    messages: Messages
+    sources: tuple[Source, ...]
+    retrieved: int  # chunks the search returned
+    dropped: int  # chunks left out (lowest rank first) to fit the context budget
+    refused: bool
+    best_similarity: float | None
+    settings: GenerationSettings
+    adapter: str | None
+    prompt_tokens: int
+    named: tuple[str, ...] = ()  # documents the question named (drafts search only those)
+    dropped_turns: int = 0  # earlier conversation turns left out to fit the prompt budget
+    lead: int = 0  # sources 1..lead open the text verbatim, as quotes (drafts)
+    refusal: str = ""  # the route's refusal: the whole answer when ``refused``
+
+
+class EvidenceRef(TypedDict):
+    """The source sentence a checked sentence aligned to, on its own page."""
+
+    document: str
+    page: int | None
+    pages: str | None  # its chunk's page range, "3-4"
+    snippet: str
+    char_start: int
+    char_end: int
+
+
+class CheckedSentence(TypedDict):
+    """One sentence of an answer that cites [n], with its verification label."""
+
+    text: str
+    label: Label
+    verified: bool
+    score: float
+    reason: str
+    evidence: EvidenceRef | None
+
+
+class Citation(TypedDict):
+    """Citation [n] of an answer as the API and the CLI show it (``citations.describe``)."""
+
+    n: int
+    document: str
+    collection: str
+    page: int | None  # the supporting sentence's page (a pinpoint cite)
+    pages: str | None  # the chunk's page range
+    heading: str | None
+    chunk_id: str
+    snippet: str
+    verified: bool
+    label: Label  # the worst label of the sentences that cite it
+    origin: Literal["model", "attributed"]  # cited by the model, or attributed by the verifier
+    sentences: list[CheckedSentence]
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    removed_citations: int  # [n] with n outside the context, deleted from the text
+    refused: bool
+    unsupported: tuple[str, ...] = ()  # claims (3+ content words) no verified citation backs
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What one request may change in its route's decision (``None``: the route's own).
+
+    ``max_new_tokens`` may lower the route's, never raise it; ``adapter`` is a loaded
+    adapter's name, or ``"base"`` for the plain base model.
+
+    Example: ``router.compose("support", messages, overrides=Overrides(temperature=0.7))``
+    """
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_new_tokens: int | None = None
+    adapter: str | None = None
+
+    def settings(self, route: GenerationSettings) -> GenerationSettings:
+        """The route's generation settings with these overrides applied."""
+        updates: dict[str, float | int] = {}
+        if self.temperature is not None:
+            updates["temperature"] = self.temperature
+        if self.top_p is not None:
+            updates["top_p"] = self.top_p
+        if self.max_new_tokens is not None:
+            updates["max_new_tokens"] = min(self.max_new_tokens, route.max_new_tokens)
+        return route.model_copy(update=updates) if updates else route
+
+    def pick_adapter(self, route_adapter: str | None) -> str | None:
+        """The adapter that generates: the override's, or the route's."""
+        if self.adapter is None:
+            return route_adapter
+        return None if self.adapter == "base" else self.adapter

@@ -1,0 +1,195 @@
+"""What each HTTP route returns: response models, so the OpenAPI schema documents the API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from hybrid.answer.claims import Label
+from hybrid.answer.types import Citation
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class SourceInfo(BaseModel):
+    """A numbered piece of evidence in the prompt, cited or not."""
+
+    n: int
+    document: str
+    collection: str
+    pages: str | None
+    similarity: float | None
+
+
+class Retrieval(BaseModel):
+    """What the route retrieved and used, and what verification did to the answer."""
+
+    retrieved: int
+    used: int
+    dropped: int  # evidence left out to fit the context budget
+    dropped_turns: int  # conversation turns left out (limits.max_prompt_tokens)
+    best_similarity: float | None
+    refused: bool
+    removed_citations: int  # [n] outside the prompt's evidence, deleted from the text
+    unsupported_sentences: int
+    adapter: str | None
+    sources: list[SourceInfo]
+    collections: list[str] | None = None  # drafts: the collections searched
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str
+
+
+class Choice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: str
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's chat completion, plus ``citations`` (verified) and ``retrieval``."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    citations: list[Citation]
+    retrieval: Retrieval
+
+
+class ModelCard(BaseModel):
+    """A route, as OpenAI clients list models."""
+
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+    collections: list[str]
+    adapter: str | None
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+class Point(BaseModel):
+    """A numbered point of a draft and its footnote marks."""
+
+    n: int
+    text: str
+    label: Label | None
+    footnotes: list[int]
+
+
+class Footnote(BaseModel):
+    n: int
+    label: str  # "[^1]: contract.pdf, page 7"
+    document: str
+    collection: str
+    page: int | None
+    pages: str | None
+    snippet: str
+    verified: bool
+    origin: Literal["model", "attributed"]
+
+
+class DraftDocument(BaseModel):
+    collection: str
+    document: str
+    pages: list[int]
+
+
+class Draft(BaseModel):
+    id: str
+    route: str
+    draft: str
+    points: list[Point]
+    footnotes: list[Footnote]
+    named_documents: list[str]
+    documents: list[DraftDocument]
+    refused: bool
+    finish_reason: str
+    retrieval: Retrieval
+    usage: Usage
+
+
+class Evidence(BaseModel):
+    document: str
+    page: int | None
+    snippet: str
+    char_start: int
+    char_end: int
+
+
+class CheckedSentence(BaseModel):
+    sentence: str
+    label: Label
+    evidence: Evidence | None
+    score: float
+    reason: str
+
+
+class Verification(BaseModel):
+    route: str
+    collections: list[str]
+    sentences: list[CheckedSentence]
+    summary: dict[Label, int]
+
+
+class CollectionList(BaseModel):
+    collections: list[str]
+
+
+class DocumentInfo(BaseModel):
+    document: str
+    kind: str
+    pages: int | None
+    chunks: int
+    bytes: int
+    content_hash: str
+    indexed_at: float
+    origin: str  # folder, api, or unknown (indexed before origins were kept)
+
+
+class CollectionInfo(BaseModel):
+    collection: str
+    version: str | None
+    documents: list[DocumentInfo]
+    chunks: int
+    last_sync: float | None
+    embedder: str | None
+
+
+class Uploaded(BaseModel):
+    collection: str
+    document: str
+    status: Literal["added", "updated", "unchanged"]
+    chunks_embedded: int
+    chunks_reused: int
+    version: str | None
+    seconds: float
+
+
+class Deleted(BaseModel):
+    collection: str
+    document: str
+    status: Literal["deleted"]
+    version: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "down"]
+    engine: str
+    queue: int | None = None
+    routes: list[str] | None = None  # only where metrics are public
+    uptime_s: float | None = None
