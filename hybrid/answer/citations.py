@@ -1,4 +1,7 @@
-"""Citations ``[n]``: parse them (one regex), drop the invalid, check each claim against chunk n."""
+"""Citations ``[n]``: parse them (one regex), drop the invalid, check each claim against chunk n.
+
+Just over 300 lines: a citation's life in order (parse, verify, rewrite, describe).
+"""
 
 from __future__ import annotations
 
@@ -174,21 +177,7 @@ def verify(
     if not parsed.sentences or not sources:
         return []
     pool = sentences_of(sources)
-    texts = [s.text for s in parsed.sentences]
-    stored = {
-        j: source_vectors[n - 1]
-        for j, (n, sentence) in enumerate(pool)
-        if n <= len(source_vectors)
-        and source_vectors[n - 1] is not None
-        and sentence.text == sources[n - 1].text
-    }
-    fresh = [j for j in range(len(pool)) if j not in stored]
-    vectors = embed(texts + [pool[j][1].text for j in fresh])  # (answer + fresh, dim)
-    claim_vectors = vectors[: len(texts)]
-    pool_vectors = np.empty((len(pool), vectors.shape[1]), dtype=vectors.dtype)
-    for j, vector in stored.items():
-        pool_vectors[j] = vector
-    pool_vectors[fresh] = vectors[len(texts) :]
+    claim_vectors, pool_vectors = _vectors(parsed, pool, sources, embed, source_vectors)
     numbers_of = np.array([n for n, _ in pool])
     sentences = [sentence for _, sentence in pool]
     checks = []
@@ -219,6 +208,32 @@ def verify(
                 Check(sentence.text, source_n, label, where, judged.score, reason, origin, aligned)
             )
     return checks
+
+
+def _vectors(
+    parsed: Parsed,
+    pool: list[tuple[int, SearchResult]],
+    sources: Sequence[SearchResult],
+    embed: Callable[[list[str]], np.ndarray],
+    source_vectors: Sequence[np.ndarray | None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of the answer's sentences (sentences, dim) and of the pool (pool, dim),
+    reusing a source's stored vector where the source is that one sentence."""
+    texts = [s.text for s in parsed.sentences]
+    stored = {
+        j: source_vectors[n - 1]
+        for j, (n, sentence) in enumerate(pool)
+        if n <= len(source_vectors)
+        and source_vectors[n - 1] is not None
+        and sentence.text == sources[n - 1].text
+    }
+    fresh = [j for j in range(len(pool)) if j not in stored]
+    vectors = embed(texts + [pool[j][1].text for j in fresh])  # (answer + fresh, dim)
+    pool_vectors = np.empty((len(pool), vectors.shape[1]), dtype=vectors.dtype)
+    for j, vector in stored.items():
+        pool_vectors[j] = vector
+    pool_vectors[fresh] = vectors[len(texts) :]
+    return vectors[: len(texts)], pool_vectors
 
 
 def rewrite(

@@ -15,6 +15,9 @@ claim is aligned to one source sentence and checked against that sentence only:
 
 An optional NLI model (``VerifyConfig.nli_model``) replaces the last three decisions on the
 aligned pair; the figure and negation rules still apply first.
+
+Over 300 lines: the labelling rules are one decision list (``judge``) and the checks it
+runs in order; split, the order that decides a label would be spread over files.
 """
 
 from __future__ import annotations
@@ -150,16 +153,10 @@ def judge(
     within = len(sources) if align_within is None else min(align_within, len(sources))
     if not within:
         return Judgement(claim, "unsupported", None, 0.0, "no source to check against")
-    words = _words(claim)
-    cosine = source_vectors @ claim_vector.reshape(-1)
-    coverage = np.array([len(words & _words(s.text)) / max(len(words), 1) for s in sources])
-    stated = claim_figures(claim)
-    found = [figures(s.text) for s in sources]
-    # Alignment prefers a sentence stating the claim's figures: "3 to 5 days" aligns with the
-    # EU sentence, which then shows that "Faroe" was borrowed from another one.
-    agree = np.array([sum(bool(g & f) for g in stated) for f in found], dtype=float)
-    score = cosine + coverage + 0.5 * agree / max(len(stated), 1)
-    best = int(np.argmax(score[:within]))
+    words, stated = _words(claim), claim_figures(claim)
+    best, cosine, coverage, found = _align(
+        words, stated, claim_vector, sources, source_vectors, within
+    )
     source, text = sources[best], sources[best].text
     fit = float(cosine[best] + coverage[best])
 
@@ -207,6 +204,26 @@ def judge(
     ):
         return judged("supported", f"coverage {coverage[best]:.2f}, cosine {cosine[best]:.2f}")
     return judged("unsupported", f"coverage {coverage[best]:.2f}, cosine {cosine[best]:.2f}")
+
+
+def _align(
+    words: set[str],
+    stated: list[set[str]],
+    claim_vector: np.ndarray,
+    sources: Sequence[SearchResult],
+    source_vectors: np.ndarray,
+    within: int,
+) -> tuple[int, np.ndarray, np.ndarray, list[set[str]]]:
+    """The source (among the first ``within``) a claim aligns to: (its index, cosine and word
+    coverage of every source, every source's figures)."""
+    cosine = source_vectors @ claim_vector.reshape(-1)
+    coverage = np.array([len(words & _words(s.text)) / max(len(words), 1) for s in sources])
+    found = [figures(s.text) for s in sources]
+    # Alignment prefers a sentence stating the claim's figures: "3 to 5 days" aligns with the
+    # EU sentence, which then shows that "Faroe" was borrowed from another one.
+    agree = np.array([sum(bool(g & f) for g in stated) for f in found], dtype=float)
+    score = cosine + coverage + 0.5 * agree / max(len(stated), 1)
+    return int(np.argmax(score[:within])), cosine, coverage, found
 
 
 def _negation_flip(claim: str, source: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -14,6 +15,10 @@ from hybrid.behaviour.train import TrainResult, train_adapter
 from hybrid.config import HybridConfig
 from hybrid.models.base import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
 from hybrid.models.cards import file_sha256, write_card
+
+if TYPE_CHECKING:  # heavy: imported where used
+    from hybrid.behaviour.redact import Redactor
+    from hybrid.knowledge.embedder import Embedder
 
 
 class ResidualPII(ValueError):
@@ -87,39 +92,7 @@ def prepare_data(config: HybridConfig, allow_pii: str | None, progress: bool) ->
     redactor = Redactor(config.redaction)
     embedder = Embedder(config.embedder)
     if config.raft is not None:
-        from hybrid.behaviour.raft import build_raft
-
-        raft = build_raft(config, embedder, progress)
-        # Public policies still name people and contact points: redact like any training data.
-        train, report, _ = redact_examples(raft.train, redactor, progress)
-        validation, _, _ = redact_examples(raft.validation, redactor, progress)
-        findings = scan_for_pii(train + validation, redactor, progress=progress)
-        gate(findings, allow_pii)
-        paths = [s.path for s in config.raft.sources] + [
-            f for s in config.raft.sources if s.docs for f in sorted(s.docs.rglob("*"))
-        ]
-        return Prepared(
-            train,
-            validation,
-            raft.test,
-            {
-                "data": [{"path": str(p), "sha256": file_sha256(p)} for p in paths if p.is_file()],
-                "raft": config.raft.model_dump(mode="json")
-                | {
-                    "snapshot": raft.snapshot,
-                    # the prompts' shape: serve with the same evidence settings and template
-                    "routes": {
-                        s.route: config.routes[s.route].model_dump(mode="json")
-                        for s in config.raft.sources
-                    },
-                },
-                "redaction": report.to_dict(),
-                "pii_gate": {
-                    "findings": [f.__dict__ for f in findings],
-                    "allow_pii_reason": allow_pii,
-                },
-            },
-        )
+        return _prepare_raft(config, redactor, embedder, allow_pii, progress)
     if config.data is None:
         raise ValueError("the recipe needs a data: section (or raft:) to train")
     examples = read_examples(config.data)
@@ -145,6 +118,49 @@ def prepare_data(config: HybridConfig, allow_pii: str | None, progress: bool) ->
             "redaction": redaction,
             "pii_gate": {"findings": [f.__dict__ for f in findings], "allow_pii_reason": allow_pii},
             "leak_report": split.leak_report,
+        },
+    )
+
+
+def _prepare_raft(
+    config: HybridConfig,
+    redactor: Redactor,
+    embedder: Embedder,
+    allow_pii: str | None,
+    progress: bool,
+) -> Prepared:
+    """RAFT examples (``raft:``) through redaction and the PII gate, with their provenance."""
+    from hybrid.behaviour.raft import build_raft
+
+    raft = build_raft(config, embedder, progress)
+    # Public policies still name people and contact points: redact like any training data.
+    train, report, _ = redact_examples(raft.train, redactor, progress)
+    validation, _, _ = redact_examples(raft.validation, redactor, progress)
+    findings = scan_for_pii(train + validation, redactor, progress=progress)
+    gate(findings, allow_pii)
+    paths = [s.path for s in config.raft.sources] + [
+        f for s in config.raft.sources if s.docs for f in sorted(s.docs.rglob("*"))
+    ]
+    return Prepared(
+        train,
+        validation,
+        raft.test,
+        {
+            "data": [{"path": str(p), "sha256": file_sha256(p)} for p in paths if p.is_file()],
+            "raft": config.raft.model_dump(mode="json")
+            | {
+                "snapshot": raft.snapshot,
+                # the prompts' shape: serve with the same evidence settings and template
+                "routes": {
+                    s.route: config.routes[s.route].model_dump(mode="json")
+                    for s in config.raft.sources
+                },
+            },
+            "redaction": report.to_dict(),
+            "pii_gate": {
+                "findings": [f.__dict__ for f in findings],
+                "allow_pii_reason": allow_pii,
+            },
         },
     )
 

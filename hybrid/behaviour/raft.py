@@ -140,6 +140,25 @@ def make_example(
     return Example((*messages, Message("assistant", target)), source=qa.source, keep=cited)
 
 
+def _held_out(qa_set: QASet, share: float, seed: int) -> set[str]:
+    """Exactly round(share x documents) held out, chosen by hash (stable across runs)."""
+    documents = sorted(qa_set.documents or {}) or sorted(
+        {d for q in qa_set.questions for d in q.documents}
+    )
+    ranked = sorted(documents, key=lambda d: fraction(d, seed))
+    return set(ranked[: round(share * len(documents))])
+
+
+def _split_of(qa: QA, held_out: set[str], raft: RaftConfig) -> str:
+    """test for a held-out document's question; else validation (by hash) or train."""
+    home = (qa.scope or qa.documents or ("",))[0]
+    if home in held_out:
+        return "test"
+    if fraction(qa.question + home, raft.seed + 1) < raft.validation_fraction:
+        return "validation"
+    return "train"
+
+
 def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False) -> RaftSet:
     """Index every source's documents (incrementally) and build its examples.
 
@@ -161,25 +180,13 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
         )
         routed = config.model_copy(update={"routes": {"raft": route}})
         router = Router(routed, budget, embedder)  # type: ignore[arg-type]
-        documents = sorted(qa_set.documents or {}) or sorted(
-            {d for q in qa_set.questions for d in q.documents}
-        )
-        # Exactly round(fraction x documents) held out, chosen by hash (stable across runs).
-        ranked = sorted(documents, key=lambda d: fraction(d, raft.seed))
-        held_out = set(ranked[: round(source.holdout_fraction * len(documents))])
+        held_out = _held_out(qa_set, source.holdout_fraction, raft.seed)
         questions = qa_set.questions
         if source.kind != "cuad" and source.limit and len(questions) > source.limit:
             questions = questions[:: max(1, len(questions) // source.limit)][: source.limit]
         made = 0
         for qa in tqdm(questions, desc=f"RAFT {qa_set.name}", disable=not progress):
-            home = (qa.scope or qa.documents or ("",))[0]
-            split = (
-                "test"
-                if home in held_out
-                else "validation"
-                if fraction(qa.question + home, raft.seed + 1) < raft.validation_fraction
-                else "train"
-            )
+            split = _split_of(qa, held_out, raft)
             for _ in range(source.repeat if split == "train" else 1):
                 example = make_example(
                     router,

@@ -4,6 +4,9 @@ Every arm is a variant of one serving route (same template, evidence selection, 
 settings and verification): closed-book arms read no collection, base arms use no adapter. Each
 question goes through ``Router.compose``, the engine and ``Router.finish``, as a request to the
 server does, so the grid measures the product rather than a copy of it.
+
+Over 300 lines: the grid from sampling to the chart (sample, ask, score, write, plot), one
+command read top to bottom; the metrics live in ``metrics.py``.
 """
 
 from __future__ import annotations
@@ -221,19 +224,9 @@ def run_grid(
     instructions = router.templates[(arms[0], "answer")].render(question="", chunks=[], refusal="")
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-    steps = [(qa, arm) for qa in qa_set.questions for arm in arms]
-    bar = tqdm(total=len(steps), desc="answers", unit="answer", disable=not progress)
     try:
-        with ThreadPoolExecutor(concurrency) as pool:
-            futures = [pool.submit(ask, router, arm, qa, timeout) for qa, arm in steps]
-            for future in futures:
-                future.add_done_callback(lambda _: bar.update())
-            outcomes = [
-                replace(future.result(), gold_chunks=gold.get(qa, frozenset()))
-                for future, (qa, _) in zip(futures, steps)
-            ]  # in question order
+        outcomes = _ask_all(router, qa_set, arms, gold, timeout, concurrency, progress)
     finally:
-        bar.close()
         if own_engine:
             engine.close()
     result = {
@@ -254,6 +247,31 @@ def run_grid(
         },
     }
     return result, outcomes
+
+
+def _ask_all(
+    router: Router,
+    qa_set: QASet,
+    arms: Sequence[str],
+    gold: dict,
+    timeout: float,
+    concurrency: int,
+    progress: bool,
+) -> list[Outcome]:
+    """Every question in every arm, ``concurrency`` in flight; outcomes in question order."""
+    steps = [(qa, arm) for qa in qa_set.questions for arm in arms]
+    bar = tqdm(total=len(steps), desc="answers", unit="answer", disable=not progress)
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            futures = [pool.submit(ask, router, arm, qa, timeout) for qa, arm in steps]
+            for future in futures:
+                future.add_done_callback(lambda _: bar.update())
+            return [
+                replace(future.result(), gold_chunks=gold.get(qa, frozenset()))
+                for future, (qa, _) in zip(futures, steps)
+            ]
+    finally:
+        bar.close()
 
 
 def write_outputs(result: dict, outcomes: list[Outcome], output: Path) -> list[Path]:

@@ -42,6 +42,29 @@ def _scores(ranked: list[str], gold: set[str]) -> dict[str, float]:
     return out
 
 
+def _score_all(
+    retriever: Retriever, questions: list[Question], vectors: np.ndarray, progress: bool
+) -> tuple[dict[str, dict[str, float]], int]:
+    """Summed metrics per "scope/mode" over the questions, and how many had no gold chunk."""
+    totals = {f"{scope}/{mode}": {} for scope in ("scoped", "unscoped") for mode in MODES}
+    skipped = 0
+    for i, question in enumerate(tqdm(questions, desc="questions", disable=not progress)):
+        gold = _gold(retriever, question)
+        if not gold:
+            skipped += 1  # an answer span that no chunk covers (should not happen)
+            continue
+        for scope in ("scoped", "unscoped"):
+            filters = Filters(sources=(question.scope,)) if scope == "scoped" else Filters()
+            for mode in MODES:
+                hits = retriever.search(
+                    question.text, k=10, mode=mode, filters=filters, query_vector=vectors[i : i + 1]
+                )
+                for name, value in _scores([h.chunk_id for h in hits], gold).items():
+                    bucket = totals[f"{scope}/{mode}"]
+                    bucket[name] = bucket.get(name, 0.0) + value
+    return totals, skipped
+
+
 def evaluate(
     data_path: Path,
     config: HybridConfig,
@@ -69,22 +92,7 @@ def evaluate(
         store.collection_dir(config.index_dir, collection), embedder, config.search
     )
     vectors = embedder.embed([q.text for q in questions], progress=progress)  # batched once
-    totals = {f"{scope}/{mode}": {} for scope in ("scoped", "unscoped") for mode in MODES}
-    skipped = 0
-    for i, question in enumerate(tqdm(questions, desc="questions", disable=not progress)):
-        gold = _gold(retriever, question)
-        if not gold:
-            skipped += 1  # an answer span that no chunk covers (should not happen)
-            continue
-        for scope in ("scoped", "unscoped"):
-            filters = Filters(sources=(question.scope,)) if scope == "scoped" else Filters()
-            for mode in MODES:
-                hits = retriever.search(
-                    question.text, k=10, mode=mode, filters=filters, query_vector=vectors[i : i + 1]
-                )
-                for name, value in _scores([h.chunk_id for h in hits], gold).items():
-                    bucket = totals[f"{scope}/{mode}"]
-                    bucket[name] = bucket.get(name, 0.0) + value
+    totals, skipped = _score_all(retriever, questions, vectors, progress)
     scored = len(questions) - skipped
     metrics = {
         key: {name: round(100 * value / max(scored, 1), 2) for name, value in bucket.items()}
