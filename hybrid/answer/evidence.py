@@ -32,6 +32,9 @@ _ASKING = (
 )
 _ASKING_WORDS = frozenset(tokenize([_ASKING])[0])  # stemmed as questions are
 MAX_CHARS = 600  # a run-on clause (contracts) is cut at a word boundary
+# A plain-text heading: a rule ("-----", "=====") or a line in capitals ("ARRIVAL AND DEPARTURE").
+_RULE = re.compile(r"^\s*[-=_*~#+]{3,}\s*$")
+_CAPS = re.compile(r"^[^a-z]*[A-Z]{2}[^a-z]*$")
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,38 @@ def split(chunk: SearchResult) -> list[SearchResult]:
         if len(body) > MAX_CHARS:
             cut = body.rfind(" ", 0, MAX_CHARS)
             body = body[: cut if cut > 0 else MAX_CHARS]
-        if len(body.split()) >= MIN_WORDS and not body.startswith("#"):
+        # A chunk cut mid-sentence starts with a fragment ("must be arranged with reception");
+        # the overlapping chunk before it holds the whole sentence.
+        fragment = start == 0 and body[:1].islower()
+        if (
+            len(body.split()) >= MIN_WORDS
+            and not body.startswith("#")
+            and not _title(body)
+            and not fragment
+        ):
             offset = chunk.char_start + start + lead
             out.append(replace(chunk, text=body, char_start=offset, char_end=offset + len(body)))
         start = match.end() if match else len(text)
     return out
+
+
+def _title(text: str) -> bool:
+    """A title or heading, not a statement: no closing punctuation, no figure, and most words
+    capitalised ("Nimbus Notes Privacy Policy", "Cinderbox Backup - Service Level Agreement").
+    It names the document, so it matches every question that does, and says nothing."""
+    if text.rstrip()[-1:] in ".!?:;\"'" or any(ch.isdigit() for ch in text):
+        return False
+    words = [w for w in text.split() if w[:1].isalpha()]
+    short = 0 < len(words) <= 10  # longer: a clause in capitals, or a list item
+    return short and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
+def _heading(line: str) -> bool:
+    """A Markdown heading, a rule or a short line in capitals: it stands alone, never joined.
+    (A long line in capitals is a clause: contracts shout their liability limits.)"""
+    stripped = line.strip()
+    caps = _CAPS.match(stripped) and len(stripped.split()) <= 8 and stripped[-1] not in ".,;:!?"
+    return stripped.startswith("#") or bool(_RULE.match(line)) or bool(caps)
 
 
 def _unwrap(text: str) -> str:
@@ -80,9 +110,9 @@ def _unwrap(text: str) -> str:
     joined = [lines[0]]
     for line in lines[1:]:
         previous = joined[-1]
-        heading = previous.lstrip().startswith("#") or not previous.strip()
+        heading = _heading(previous) or not previous.strip()
         ends = previous.rstrip()[-1:] in ".!?:;" if previous.strip() else True
-        starts_item = bool(_BULLET.match(line.lstrip())) or line.lstrip().startswith("#")
+        starts_item = bool(_BULLET.match(line.lstrip())) or _heading(line)
         if heading or ends or starts_item or not line.strip():
             joined.append(line)
         else:

@@ -26,6 +26,10 @@ def _names_of(doc_id: str) -> set[str]:
     return names | {_SUFFIX.sub("", n) for n in names}
 
 
+def _words_of(doc_id: str) -> set[str]:
+    return {_alnum(w) for w in re.split(r"[-_,.\s]+", Path(doc_id).stem) if w}
+
+
 def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
     """Documents of the ``retrievers``' collections that ``text`` names by file name: "the e.l.f.
     Beauty agreement" names ``ELFBEAUTY,INC_07_02_2020-EX-10.1-COOPERATION AGREEMENT.PDF``,
@@ -70,15 +74,17 @@ def without_names(text: str, documents: Sequence[str] | None = None) -> str:
     ("How much is Priority Tracked at Quillhouse?" keeps "Priority Tracked", a product, and
     drops "Quillhouse" for ``quillhouse-paper-shipping-returns.md``).
     """
-    names = set().union(*(_names_of(d) for d in documents or ()))
+    # The file names' words ("orbitly", "mobile", "billing"), whole stems and company parts:
+    # a word goes only if it is one of them ("Orbit 10", a plan, stays beside "orbitly").
+    parts = set().union(*(_names_of(d) | _words_of(d) for d in documents or ()))
 
     def drop(match: re.Match[str]) -> str:
         if match[0].split()[0] in _NOT_NAMES:
             return match[0]
-        if documents is None:
+        if documents is None or _alnum(match[0]) in parts:
             return ""
         words = match[0].split()
-        kept = [w for w in words if len(_alnum(w)) < 3 or not any(_alnum(w) in n for n in names)]
+        kept = [w for w in words if len(_alnum(w)) < 3 or _alnum(w) not in parts]
         return " ".join(kept)
 
     kept = _PROPER.sub(drop, text)

@@ -5,6 +5,10 @@ read sentences, keeps the retrieved chunks' sentences nearest the question (``ev
 ``compose`` numbers them [1]..[k] in the route's template within the model's context window,
 and decides whether to refuse; the engine generates; ``finish`` parses ``[n]``, maps each to
 its chunk, document and page, and verifies it.
+
+Over 300 lines on purpose: this is the one path a request takes (retrieve -> compose -> submit
+-> finish, and check_text), read top to bottom; each concept it uses has its own module (types,
+prompt, evidence, naming, citations, claims).
 """
 
 from __future__ import annotations
@@ -126,6 +130,10 @@ class Router:
             float(h.vector @ np.asarray(vector).reshape(-1)) if h.vector is not None else 0.0
             for h in hits
         ]
+        if ev.drop_names:
+            plain = naming.without_names(question, sorted({h.chunk.doc_id for h in hits}))
+            if plain != question:
+                question, vector = plain, self.embedder.embed_query(plain)
         ranked = evidence.select(
             question,
             vector,
@@ -186,48 +194,31 @@ class Router:
 
         adapter = overrides.pick_adapter(route.adapter if kind == "answer" else route.draft_adapter)
 
-        def refusal(dropped: int) -> Composition:
-            return Composition(
-                route_name,
-                [],
-                (),
-                len(hits),
-                dropped,
-                True,
-                best,
-                settings,
-                adapter,
-                0,
-                named,
-                refusal=route.refusal,
-            )
-
+        # A refusal: no prompt, nothing to generate; the route's refusal is the answer.
+        refused = Composition(
+            route_name, [], (), len(hits), 0, True, best, settings, adapter, 0, named,
+            refusal=route.refusal,
+        )  # fmt: skip
         if retrieved.refused:
-            return refusal(0)
+            return refused
         turns = len(history)
         prompt, tokens, history, used = fit(
             self._engine(), route, template, history, question, hits, settings, max_prompt_tokens
         )
         if hits and not used:  # evidence was found but none fits beside the conversation
-            return refusal(len(hits))
+            return replace(refused, dropped=len(hits))
         sources = tuple(
             Source(i, h.collection, h.chunk, h.vector) for i, h in enumerate(used, start=1)
         )
-        return Composition(
-            route_name,
-            prompt,
-            sources,
-            len(hits),
-            len(hits) - len(used),
-            False,
-            best,
-            settings,
-            adapter,
-            tokens,
-            named,
-            turns - len(history),
-            min(retrieved.lead, len(sources)),
-            route.refusal,
+        return replace(
+            refused,
+            messages=prompt,
+            sources=sources,
+            dropped=len(hits) - len(used),
+            refused=False,
+            prompt_tokens=tokens,
+            dropped_turns=turns - len(history),
+            lead=min(retrieved.lead, len(sources)),
         )
 
     def finish(self, comp: Composition, text: str) -> Answer:

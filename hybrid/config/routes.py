@@ -49,13 +49,19 @@ class EvidenceConfig(Strict):
     """
 
     unit: Literal["chunks", "sentences"] = "sentences"
-    sentences: int = Field(6, gt=0, le=20)  # how many numbered sentences the prompt holds
+    # How many numbered sentences the prompt holds: the shipped answerer was trained on 4.
+    sentences: int = Field(4, gt=0, le=20)
     lexical_weight: float = Field(0.3, ge=0, le=2)  # score = cosine + weight x word overlap
     chunk_weight: float = Field(0.5, ge=0, le=2)  # + weight x cosine(question, its chunk)
     min_score: float | None = Field(None, ge=-1, le=3)  # best sentence below this: refuse
     chunks: int | None = Field(None, gt=0, le=50)  # chunks split into sentences (None: top_k)
-    # Refuse when no candidate sentence holds the question's distinctive words (evidence.leads)
+    # Refuse when no candidate sentence holds the question's distinctive words (evidence.leads):
+    # "Does Meadowbrook have a swimming pool?" finds no "pool" in the park's sentences. Off by
+    # default: questions in other words than the documents' (PolicyQA's) are refused too.
     require_words: bool = False
+    # Score sentences against the question without the names of the documents they come from
+    # ("Quillhouse" picks the document; inside it, it matches the title, not the answer).
+    drop_names: bool = True
 
 
 class RouteConfig(Strict):
@@ -98,7 +104,7 @@ class RouteConfig(Strict):
 
 
 DEFAULT_ROUTES: dict[str, RouteConfig] = {
-    # Both read the 6 sentences of the top-5 chunks nearest the question (prompt ~300 tokens)
+    # Both read the 4 sentences of the top-5 chunks nearest the question (prompt ~250 tokens)
     # and answer with the shipped RAFT answerer, greedy, one or two sentences.
     "support": RouteConfig(collections=("acme-policies",), adapter="answerer"),
     "legal": RouteConfig(

@@ -39,6 +39,40 @@ def test_split_keeps_sentences_offsets_and_provenance():
         )
 
 
+TEXT_FILE = (
+    "MEADOWBROOK HOLIDAY PARK\nBooking Conditions\n\n"
+    "------------------------------------------------------------\n"
+    "ARRIVAL AND DEPARTURE\n"
+    "------------------------------------------------------------\n"
+    "Check-in is from 3 pm and check-out is by 11 am. Arrivals after\n"
+    "9 pm must be arranged with reception.\n\n"
+    "THE PARK ACCEPTS NO LIABILITY FOR ITEMS LEFT IN CARS, TENTS OR PODS AND NO LIABILITY\n"
+    "FOR LOSS CAUSED BY WEATHER.\n"
+)
+
+
+def test_titles_rules_and_capital_headings_are_not_evidence():
+    pieces = [p.text for p in evidence.split(chunk(TEXT_FILE))]
+    assert pieces == [
+        "Check-in is from 3 pm and check-out is by 11 am.",
+        "Arrivals after 9 pm must be arranged with reception.",  # the wrapped line joined
+        # A long line in capitals is a clause, joined with the next line, not a heading.
+        "THE PARK ACCEPTS NO LIABILITY FOR ITEMS LEFT IN CARS, TENTS OR PODS AND NO LIABILITY "
+        "FOR LOSS CAUSED BY WEATHER.",
+    ]
+    # A document title names the document (it matches every question that does) and says
+    # nothing; a list item with a figure is a fact, title case or not.
+    assert evidence.split(chunk("Nimbus Notes Privacy Policy\n")) == []
+    assert [p.text for p in evidence.split(chunk("- Free Returns Within 30 Days\n"))] == [
+        "Free Returns Within 30 Days"
+    ]
+
+
+def test_a_chunk_that_starts_mid_sentence_drops_the_fragment():
+    text = "must be arranged with reception in advance. Dogs are welcome on pitches."
+    assert [p.text for p in evidence.split(chunk(text))] == ["Dogs are welcome on pitches."]
+
+
 def test_select_ranks_by_the_question_and_drops_repeats(embedder):
     first = chunk(DOC)
     overlap = chunk("Sale items are refunded at the price you paid, e.g. 5.95 EUR.", 160)

@@ -12,7 +12,7 @@ from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import NotFound
 from hybrid.knowledge.sync import sync_folder
 from hybrid.runtime.local import LocalEngine
-from tests.conftest import make_config
+from tests.conftest import make_config, write_docs
 
 REFUND = "How many days do I have to return sale items?"
 
@@ -188,6 +188,29 @@ def test_sentence_evidence_numbers_the_best_sentences(tmp_path, embedder, engine
     assert {h.chunk.doc_id for h in scoped.hits} == {"shipping.txt"}
 
 
+def test_sentences_are_scored_without_the_documents_names(tmp_path, embedder, engine):
+    # The question names the company to pick its document; inside it, the name would pick the
+    # sentence that repeats it (the title, the introduction), not the one that answers.
+    docs = write_docs(
+        tmp_path / "named",
+        {
+            "quillhouse-shipping.md": "This page explains what Quillhouse charges Quillhouse "
+            "customers for each Quillhouse service. Standard Post costs $3.50 and takes 2 to "
+            "4 business days. Priority Tracked costs $7.50.\n"
+        },
+    )
+    question = "What does Quillhouse charge for Standard Post?"
+    firsts = {}
+    for drop in (True, False):
+        evidence = {"unit": "sentences", "sentences": 2, "drop_names": drop}
+        router = router_for(
+            tmp_path / str(drop), embedder, engine, docs, evidence=evidence, min_similarity=-1
+        )
+        firsts[drop] = router.retrieve("shop", question).hits[0].chunk.text
+    assert firsts[True] == "Standard Post costs $3.50 and takes 2 to 4 business days."
+    assert firsts[False] != firsts[True]  # the name pulls the introduction up
+
+
 def test_sentence_score_floor_refuses(tmp_path, embedder, engine, docs_folder):
     router = router_for(
         tmp_path, embedder, engine, docs_folder, evidence={"unit": "sentences", "min_score": 2.5}
@@ -282,4 +305,21 @@ def test_answer_options_scope_to_named_documents_and_require_the_questions_words
     plain = router_for(
         tmp_path / "p", embedder, engine, docs_folder, evidence={"unit": "sentences"}
     )
-    assert not plain.retrieve("shop", gift).refused
+    assert not plain.retrieve("shop", gift).refused  # the gate is off by default
+
+
+def test_only_the_documents_own_names_leave_the_question():
+    from hybrid.answer.naming import without_names
+
+    billing = ["orbitly-mobile-billing.pdf"]
+    # "Orbit 10" is a plan: "orbit" is inside "orbitly" but is not a word of the file name.
+    assert without_names("How much data comes with Orbit 10?", billing) == (
+        "How much data comes with Orbit 10?"
+    )
+    assert without_names("What does Orbitly charge for a paper bill?", billing) == (
+        "What does charge for a paper bill?"
+    )
+    notes = ["nimbus-notes-privacy.html"]
+    assert without_names("How long does Nimbus Notes keep analytics?", notes) == (
+        "How long does keep analytics?"
+    )

@@ -80,7 +80,7 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
                 "support": {
                     "collections": ["x"],
                     "min_similarity": -1.0,
-                    "evidence": {"sentences": 2},
+                    "evidence": {"sentences": 2, "require_words": False},
                 }
             },
             "raft": {
@@ -158,7 +158,7 @@ def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embe
                 "support": {
                     "collections": ["kb"],
                     "min_similarity": -1.0,
-                    "evidence": {"sentences": 2},
+                    "evidence": {"sentences": 2, "require_words": False},
                 }
             },
         }
