@@ -27,7 +27,7 @@ from hybrid.config import EvidenceConfig, HybridConfig, RouteConfig
 from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.search import Filters, Retriever
+from hybrid.knowledge.search import Filters, Retriever, SearchResult
 from hybrid.runtime.engine import Engine, Event, Messages, Ticket
 
 # The request's types live in types.py; they are named here too, where callers look for them.
@@ -246,7 +246,12 @@ class Router:
                 nli,
                 [s.vector for s in comp.sources],
             )
-        checks = [self._pinpointed(c, comp.sources) for c in checks]
+        checks = [
+            replace(c, evidence=self._pinpoint(c.evidence, comp.sources[c.aligned - 1].collection))
+            if c.evidence is not None and c.aligned
+            else c
+            for c in checks
+        ]
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -303,20 +308,15 @@ class Router:
                 pool_vectors = self.embedder.embed([s.text for s in pool]) if pool else vectors[:0]
                 judged = claims.judge(sentence, vector, pool, pool_vectors, route.verify, nli)
                 if judged.evidence is not None:
-                    retriever = self.retriever(where[judged.evidence.chunk_id])
-                    if retriever is not None:
-                        judged = replace(judged, evidence=retriever.pinpoint(judged.evidence))
+                    collection = where[judged.evidence.chunk_id]
+                    judged = replace(judged, evidence=self._pinpoint(judged.evidence, collection))
                 out.append(judged)
         return out
 
-    def _pinpointed(self, check: citations.Check, sources: Sequence[Source]) -> citations.Check:
-        """The check with its evidence sentence on its own page (not its chunk's range)."""
-        if check.evidence is None or not check.aligned:
-            return check
-        retriever = self.retriever(sources[check.aligned - 1].collection)
-        if retriever is None:
-            return check
-        return replace(check, evidence=retriever.pinpoint(check.evidence))
+    def _pinpoint(self, sentence: SearchResult, collection: str) -> SearchResult:
+        """The sentence on its own page (not its chunk's range), where the collection is built."""
+        retriever = self.retriever(collection)
+        return retriever.pinpoint(sentence) if retriever is not None else sentence
 
     def _engine(self) -> Engine:
         if self.engine is None:
@@ -347,9 +347,8 @@ class Router:
         documents: Sequence[str] = (),
         overrides: Overrides = Overrides(),
     ) -> Answer:
-        """Compose, generate and finish in one call (scripts, evals): the server's sequence,
-        without streaming. Example: ``router.answer("support", [{"role": "user", "content":
-        "How long do refunds take?"}]).citations``"""
+        """Compose, submit and finish in one call: the server's sequence, without streaming.
+        Example: ``router.answer("support", [{"role": "user", "content": "Refunds?"}]).text``"""
         comp = self.compose(route_name, messages, documents=documents, overrides=overrides)
         ticket = self.submit(comp)
         if ticket is None:

@@ -16,29 +16,18 @@ from hybrid.config.behaviour import (
     TrainConfig,
 )
 from hybrid.config.knowledge import (
-    ChunkingConfig,
-    EmbedderConfig,
-    IndexConfig,
-    IngestConfig,
     KnowledgeConfig,
-    SearchConfig,
 )
 from hybrid.config.names import check_name
 from hybrid.config.routes import DEFAULT_ROUTES, RouteConfig
 from hybrid.config.runtime import RuntimeConfig
 from hybrid.config.serving import ServeConfig
-from hybrid.schema import Strict
 
 
-class HybridConfig(Strict):
-    """Top-level recipe. Example: ``load_config("configs/default.yaml").chunking.size``."""
+class HybridConfig(KnowledgeConfig):
+    """Top-level recipe: the knowledge sections (at the top level, as in the YAML) and every
+    other layer's. Example: ``load_config("configs/default.yaml").chunking.size``."""
 
-    index_dir: Path = Path("indexes")
-    embedder: EmbedderConfig = EmbedderConfig()
-    chunking: ChunkingConfig = ChunkingConfig()
-    index: IndexConfig = IndexConfig()
-    ingest: IngestConfig = IngestConfig()
-    search: SearchConfig = SearchConfig()
     redaction: RedactionConfig = RedactionConfig()
     data: DataConfig | None = None
     split: SplitConfig = SplitConfig()
@@ -51,13 +40,8 @@ class HybridConfig(Strict):
     @property
     def knowledge(self) -> KnowledgeConfig:
         """The knowledge layer's sections (what sync and the index builder read)."""
-        return KnowledgeConfig(
-            index_dir=self.index_dir,
-            embedder=self.embedder,
-            chunking=self.chunking,
-            index=self.index,
-            ingest=self.ingest,
-            search=self.search,
+        return KnowledgeConfig.model_construct(
+            **{name: getattr(self, name) for name in KnowledgeConfig.model_fields}
         )
 
     @model_validator(mode="before")

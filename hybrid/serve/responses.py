@@ -123,7 +123,7 @@ class Draft(BaseModel):
     usage: Usage
 
 
-class Evidence(BaseModel):
+class JudgedEvidence(BaseModel):
     document: str
     page: int | None
     snippet: str
@@ -131,10 +131,12 @@ class Evidence(BaseModel):
     char_end: int
 
 
-class CheckedSentence(BaseModel):
+class JudgedSentence(BaseModel):
+    """A sentence of a text checked by ``POST /v1/verify`` (not an answer's: see Citation)."""
+
     sentence: str
     label: Label
-    evidence: Evidence | None
+    evidence: JudgedEvidence | None
     score: float
     reason: str
 
@@ -142,7 +144,7 @@ class CheckedSentence(BaseModel):
 class Verification(BaseModel):
     route: str
     collections: list[str]
-    sentences: list[CheckedSentence]
+    sentences: list[JudgedSentence]
     summary: dict[Label, int]
 
 
