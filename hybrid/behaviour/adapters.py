@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from hybrid.models.cards import CARD, read_card
@@ -18,7 +17,7 @@ def load_with_adapter(adapter_dir: Path, dtype: str = "auto"):
     from hybrid.models.base import load_base  # loads torch: only when an adapter is loaded
 
     card = read_card(adapter_dir)
-    base, tokenizer = load_base(card["base_model"], dtype)  # type: ignore[arg-type]
+    base, tokenizer = load_base(card.base_model, dtype)  # type: ignore[arg-type]
     return PeftModel.from_pretrained(base, str(adapter_dir)), tokenizer
 
 
@@ -29,7 +28,6 @@ def merge(adapter_dir: Path, output: Path) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(output)
     tokenizer.save_pretrained(output)
-    (output / CARD).write_text(
-        json.dumps(read_card(adapter_dir) | {"merged_from": str(adapter_dir)}, indent=2) + "\n"
-    )
+    merged_card = read_card(adapter_dir).model_copy(update={"merged_from": str(adapter_dir)})
+    (output / CARD).write_text(merged_card.model_dump_json(indent=2) + "\n")
     return output

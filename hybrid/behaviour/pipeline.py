@@ -14,7 +14,7 @@ from hybrid.behaviour.splits import split_examples
 from hybrid.behaviour.train import TrainResult, train_adapter
 from hybrid.config import HybridConfig
 from hybrid.models.base import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
-from hybrid.models.cards import file_sha256, write_card
+from hybrid.models.cards import AdapterCard, Finding, file_sha256, write_card
 
 if TYPE_CHECKING:  # heavy: imported where used
     from hybrid.behaviour.redact import Redactor
@@ -23,13 +23,6 @@ if TYPE_CHECKING:  # heavy: imported where used
 
 class ResidualPII(ValueError):
     """Training data still holds PII; the message names the first offending lines."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    source: str  # "file.csv:17"
-    entity: str
-    text: str
 
 
 def redact_examples(examples: list[Example], redactor, progress: bool = False):
@@ -55,7 +48,7 @@ def scan_for_pii(
     for example in tqdm(examples, desc="PII gate", disable=not progress, unit="ex"):
         for message in example.messages:
             for span in redactor.find_pii(message.content, example.keep):
-                found.append(Finding(example.source, span.entity, span.text))
+                found.append(Finding(source=example.source, entity=span.entity, text=span.text))
                 if len(found) >= limit:
                     return found
     return found
@@ -116,7 +109,7 @@ def prepare_data(config: HybridConfig, allow_pii: str | None, progress: bool) ->
                 }
             ],
             "redaction": redaction,
-            "pii_gate": {"findings": [f.__dict__ for f in findings], "allow_pii_reason": allow_pii},
+            "pii_gate": {"findings": findings, "allow_pii_reason": allow_pii},
             "leak_report": split.leak_report,
         },
     )
@@ -157,10 +150,7 @@ def _prepare_raft(
                 },
             },
             "redaction": report.to_dict(),
-            "pii_gate": {
-                "findings": [f.__dict__ for f in findings],
-                "allow_pii_reason": allow_pii,
-            },
+            "pii_gate": {"findings": findings, "allow_pii_reason": allow_pii},
         },
     )
 
@@ -193,22 +183,20 @@ def run_training(
     )
     shutil.rmtree(adapter_dir / "checkpoints", ignore_errors=True)  # the best one is saved
     embedded = train_cfg.base_model == EMBEDDED_LLM
-    write_card(
-        adapter_dir,
-        {
-            "name": train_cfg.adapter_name,
-            "base_model": train_cfg.base_model,
-            "base_model_hash": base_model_hash(train_cfg.base_model),
-            "base_model_licence": EMBEDDED_LICENCE if embedded else "see the model's own card",
-            **prepared.card,
-            "splits": {
-                "train": len(prepared.train),
-                "validation": len(prepared.validation),
-                "test": len(prepared.test),
-            },
-            "hyperparameters": train_cfg.model_dump(mode="json"),
-            "metrics": result.metrics,
-            "wall_seconds": round(time.perf_counter() - started, 1),
+    card = {
+        "name": train_cfg.adapter_name,
+        "base_model": train_cfg.base_model,
+        "base_model_hash": base_model_hash(train_cfg.base_model),
+        "base_model_licence": EMBEDDED_LICENCE if embedded else "see the model's own card",
+        **prepared.card,
+        "splits": {
+            "train": len(prepared.train),
+            "validation": len(prepared.validation),
+            "test": len(prepared.test),
         },
-    )
+        "hyperparameters": train_cfg.model_dump(mode="json"),
+        "metrics": result.metrics,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    write_card(adapter_dir, AdapterCard.model_validate(card))
     return result

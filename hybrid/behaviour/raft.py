@@ -20,6 +20,7 @@ from hybrid.config import HybridConfig, RaftConfig, RaftSource
 from hybrid.datasets.qa_sets import QA, QASet, fraction, index_set, read_cuad, read_kb, read_squad
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
+from hybrid.models.cards import BuiltSource, RaftSnapshot
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class RaftSet:
     train: list[Example]
     validation: list[Example]
     test: list[Example]
-    snapshot: dict
+    snapshot: RaftSnapshot
 
 
 class PromptBudget:
@@ -169,7 +170,7 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
     raft: RaftConfig = config.raft  # type: ignore[assignment]
     rng = random.Random(raft.seed)
     sets: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
-    snapshot: dict = {"sources": []}
+    built: list[BuiltSource] = []
     budget = PromptBudget(config.train.base_model)
     for number, source in enumerate(raft.sources):
         qa_set = read_source(source, raft.seed)
@@ -202,18 +203,18 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
                     sets[split].append(example)
                     made += 1
         retriever = router.retriever(collection)
-        snapshot["sources"].append(
-            {
-                "kind": source.kind,
-                "path": str(source.path),
-                "route": source.route,
-                "collection": collection,
-                "version": retriever.snapshot.version if retriever else None,
-                "questions": len(questions),
-                "examples": made,
-                "held_out_documents": sorted(held_out),
-            }
+        built.append(
+            BuiltSource(
+                kind=source.kind,
+                path=str(source.path),
+                route=source.route,
+                collection=collection,
+                version=retriever.snapshot.version if retriever else None,
+                questions=len(questions),
+                examples=made,
+                held_out_documents=sorted(held_out),
+            )
         )
     rng.shuffle(sets["train"])
-    snapshot["embedder"] = embedder.name
+    snapshot = RaftSnapshot(sources=built, embedder=embedder.name)
     return RaftSet(sets["train"], sets["validation"], sets["test"], snapshot)

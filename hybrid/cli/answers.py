@@ -54,18 +54,16 @@ def held_out_only(qa_set, data: Path, adapter: Path | None):
     if adapter is None:
         return qa_set, None
     try:
-        sources = read_card(adapter).get("raft", {}).get("snapshot", {}).get("sources", [])
+        held = read_card(adapter).held_out(data)
     except FileNotFoundError:
         return qa_set, None
-    for source in sources:
-        if Path(source["path"]).resolve() == data.resolve():
-            kept = set(source["held_out_documents"])
-            questions = [q for q in qa_set.questions if q.scope and q.scope[0] in kept]
-            docs = {d: t for d, t in (qa_set.documents or {}).items() if d in kept}
-            return replace(
-                qa_set, name=qa_set.name + "-heldout", documents=docs, questions=questions
-            ), sorted(kept)
-    return qa_set, None
+    if held is None:
+        return qa_set, None  # the adapter was not trained on this data
+    kept = set(held)
+    questions = [q for q in qa_set.questions if q.scope and q.scope[0] in kept]
+    docs = {d: t for d, t in (qa_set.documents or {}).items() if d in kept}
+    renamed = replace(qa_set, name=qa_set.name + "-heldout", documents=docs, questions=questions)
+    return renamed, sorted(kept)
 
 
 @eval_app.command("answers")
@@ -113,11 +111,13 @@ def eval_answers(
     result, outcomes = run_grid(
         qa_set, config, embedder_for(config), route, chosen, tuned, concurrency=concurrency
     )
-    result["config"] |= {"limit": limit, "seed": seed, "held_out_documents": held}
+    result.config = result.config.model_copy(
+        update={"limit": limit, "seed": seed, "held_out_documents": held}
+    )
     output = output or Path(f"evals/results/answers-{qa_set.name}.json")
-    table = Table("metric", *chosen, title=f"answers grid: {qa_set.name}, n={result['n']}")
+    table = Table("metric", *chosen, title=f"answers grid: {qa_set.name}, n={result.n}")
     for name in SHOWN:
-        cells = [result["arms"][a][name] for a in chosen]
+        cells = [getattr(result.arms[a], name) for a in chosen]
         table.add_row(name, *("-" if v is None else f"{v:.3f}" for v in cells))
     out.print(table)
     for path in write_outputs(result, outcomes, output):

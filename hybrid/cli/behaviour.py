@@ -98,15 +98,14 @@ def adapters_list(ctx: typer.Context) -> None:
     from hybrid.models.cards import list_adapters
 
     table = Table("adapter", "base model", "steps", "val loss", "created")
-    for card in list_adapters(ctx.obj.config().train.adapters_dir):
-        metrics = card.get("metrics", {})
-        loss = metrics.get("val_loss_after")
+    for folder, card in list_adapters(ctx.obj.config().train.adapters_dir):
+        loss = card.metrics.get("val_loss_after")
         table.add_row(
-            card.get("name", "?"),
-            card.get("base_model", "?"),
-            str(metrics.get("steps", "")),
-            f"{loss:.3f}" if loss else "",
-            card.get("created_at", ""),
+            card.name or folder.name,
+            card.base_model,
+            str(card.metrics.get("steps", "")),
+            f"{loss:.3f}" if isinstance(loss, float) else "",
+            card.created_at,
         )
     out.print(table)
 
@@ -122,7 +121,7 @@ def adapters_show(
     from hybrid.models.cards import read_card
 
     folder = ctx.obj.config().train.adapters_dir / name
-    out.print_json(json.dumps(read_card(folder), default=str))
+    out.print_json(read_card(folder).model_dump_json())
     if merge:
         out.print(f"merged model written to {merge_adapter(folder, merge)}")
 
@@ -138,27 +137,12 @@ def eval_redaction(
 ) -> None:
     """Precision, recall and F2 per PII type (span overlap) on the Presidio synthetic set."""
     from hybrid.behaviour.redact import Redactor
+    from hybrid.evals import results
     from hybrid.evals.redaction import evaluate
 
     result = evaluate(data, Redactor(ctx.obj.config().redaction), limit=limit)
     table = Table("entity", "gold", "precision", "recall", "F2", title="PII redaction")
-    for entity, m in result["per_type"].items():
-        table.add_row(
-            entity,
-            str(m.get("gold", "")),
-            f"{m['precision']:.3f}",
-            f"{m['recall']:.3f}",
-            f"{m['f2']:.3f}",
-        )
-    overall = result["overall"]
-    table.add_row(
-        "overall",
-        str(overall.get("gold", "")),
-        f"{overall['precision']:.3f}",
-        f"{overall['recall']:.3f}",
-        f"{overall['f2']:.3f}",
-    )
+    for entity, m in [*result.per_type.items(), ("overall", result.overall)]:
+        table.add_row(entity, str(m.gold), f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f2:.3f}")
     out.print(table)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    out.print(f"wrote {output}")
+    out.print(f"wrote {results.write(result, output)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -24,6 +23,7 @@ def eval_drafts(
     on the clause's page, and no wrong law."""
     from hybrid.answer.router import Router
     from hybrid.cli.knowledge import embedder_for
+    from hybrid.evals import results
     from hybrid.evals.drafts import cases, evaluate
     from hybrid.runtime import create_engine
 
@@ -45,20 +45,18 @@ def eval_drafts(
     finally:
         engine.close()
     table = Table("document", "law", "page", "named", "footnote", "wrong", title="drafts")
-    for row in result["cases"]:
+    for row in result.cases:
         table.add_row(
-            row["document"][:40],
-            row["law"] or "-",
-            str(row["clause_page"] or "-"),
-            "yes" if row["named"] else ("refused" if row["refused"] else "no"),
-            "yes" if row["footnote_on_page"] else "no",
-            ", ".join(row["wrong_laws"]) or "-",
+            row.document[:40],
+            row.law or "-",
+            str(row.clause_page or "-"),
+            "yes" if row.named else ("refused" if row.refused else "no"),
+            "yes" if row.footnote_on_page else "no",
+            ", ".join(row.wrong_laws) or "-",
         )
     out.print(table)
     out.print(
-        f"named with a verified footnote on the clause's page: {result['named_with_footnote']}"
-        f"/{result['with_law']}; drafts naming a wrong law: {result['wrong_law']}/{result['n']}"
+        f"named with a verified footnote on the clause's page: {result.named_with_footnote}"
+        f"/{result.with_law}; drafts naming a wrong law: {result.wrong_law}/{result.n}"
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    out.print(f"wrote {output}")
+    out.print(f"wrote {results.write(result, output)}")

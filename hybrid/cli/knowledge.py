@@ -82,10 +82,10 @@ def index_list(ctx: typer.Context) -> None:
         info = collection_info(store.collection_dir(config.index_dir, name))
         table.add_row(
             name,
-            str(len(info["documents"])),
-            str(info["chunks"]),
-            info["meta"]["embedder"],
-            info["version"],
+            str(len(info.documents)),
+            str(info.chunks),
+            info.meta.embedder,
+            info.version,
         )
     out.print(table)
 
@@ -102,21 +102,17 @@ def index_show(
 
     info = collection_info(store.collection_dir(ctx.obj.config().index_dir, collection))
     if as_json:
-        out.print_json(json.dumps(info))
+        out.print_json(info.model_dump_json())
         return
-    meta = info["meta"]
+    meta = info.meta
     out.print(
-        f"{collection}: version {info['version']}, {info['chunks']} chunks, embedder "
-        f"{meta['embedder']} ({meta['dimension']}d), index {meta['index']['kind']}"
+        f"{collection}: version {info.version}, {info.chunks} chunks, embedder "
+        f"{meta.embedder} ({meta.dimension}d), index {meta.index.get('kind', '?')}"
     )
     table = Table("document", "kind", "pages", "chunks", "bytes")
-    for doc in info["documents"]:
+    for doc in info.documents:
         table.add_row(
-            doc["doc_id"],
-            doc["kind"],
-            str(doc["n_pages"] or ""),
-            str(doc["n_chunks"]),
-            str(doc["size_bytes"]),
+            doc.doc_id, doc.kind, str(doc.n_pages or ""), str(doc.n_chunks), str(doc.size_bytes)
         )
     out.print(table)
 
@@ -205,6 +201,7 @@ def eval_retrieval(
     output: Path = typer.Option(None, help="JSON out (default evals/results/...)."),
 ) -> None:
     """Recall@1/5/10, MRR@10, nDCG@10 on PolicyQA for dense, BM25 and hybrid search."""
+    from hybrid.evals import results
     from hybrid.evals.retrieval import evaluate
 
     if granularity not in ("document", "paragraph"):
@@ -222,18 +219,16 @@ def eval_retrieval(
         "R@10",
         "MRR@10",
         "nDCG@10",
-        title=f"PolicyQA retrieval ({granularity}s), {result['questions']} questions, "
-        f"{result['chunks']} chunks, {result['embedder_dtype']}",
+        title=f"PolicyQA retrieval ({granularity}s), {result.questions} questions, "
+        f"{result.chunks} chunks, {result.embedder_dtype}",
     )
-    for key, m in result["metrics"].items():
+    for key, m in result.metrics.items():
         table.add_row(
             key + (" (default)" if key.endswith(config.search.mode) else ""),
             *(f"{m[n]:.1f}" for n in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")),
         )
     out.print(table)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    out.print(f"wrote {output}")
+    out.print(f"wrote {results.write(result, output)}")
 
 
 @app.command()

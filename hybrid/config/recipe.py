@@ -22,6 +22,7 @@ from hybrid.config.names import check_name
 from hybrid.config.routes import DEFAULT_ROUTES, RouteConfig
 from hybrid.config.runtime import RuntimeConfig
 from hybrid.config.serving import ServeConfig
+from hybrid.schema import describe
 
 
 class HybridConfig(KnowledgeConfig):
@@ -83,16 +84,6 @@ class HybridConfig(KnowledgeConfig):
         return self
 
 
-def _describe(error: ValidationError, source: str) -> str:
-    parts = []
-    for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"]) or "<root>"
-        value = item.get("input")
-        shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        parts.append(f"{source}: {field}: {item['msg']}{shown}")
-    return "; ".join(parts)
-
-
 def parse_config(data: dict, source: str = "config") -> HybridConfig:
     """Validate a mapping; errors name the field and the bad value."""
     if not isinstance(data, dict):
@@ -102,7 +93,7 @@ def parse_config(data: dict, source: str = "config") -> HybridConfig:
     try:
         return HybridConfig.model_validate(data)
     except ValidationError as error:
-        raise ValueError(_describe(error, source)) from None
+        raise ValueError(describe(error, source)) from None
 
 
 def load_config(

@@ -18,7 +18,7 @@ from pathlib import Path
 from hybrid.config import HybridConfig
 from hybrid.datasets.policyqa import load_policyqa
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.sync import sync_folder
+from hybrid.knowledge.sync import SyncReport, sync_folder
 
 
 @dataclass(frozen=True)
@@ -224,14 +224,13 @@ def _clauses(cell: str) -> list[str]:
 
 def index_set(
     collection: str, qa_set: QASet, config: HybridConfig, embedder: Embedder, progress: bool
-) -> None:
+) -> SyncReport:
     """Sync the set's documents into ``collection`` (incrementally: unchanged ones are kept)."""
     if qa_set.folder is not None:
-        sync_folder(collection, qa_set.folder, config.knowledge, embedder, progress=progress)
-        return
+        return sync_folder(collection, qa_set.folder, config.knowledge, embedder, progress=progress)
     with tempfile.TemporaryDirectory() as folder:
         for doc_id, text in (qa_set.documents or {}).items():
             path = Path(folder) / doc_id
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        sync_folder(collection, Path(folder), config.knowledge, embedder, progress=progress)
+        return sync_folder(collection, Path(folder), config.knowledge, embedder, progress=progress)

@@ -25,7 +25,8 @@ from tqdm import tqdm
 from hybrid.answer.router import Router
 from hybrid.config import HybridConfig
 from hybrid.datasets.qa_sets import QA, QASet, index_set
-from hybrid.evals import metrics
+from hybrid.evals import metrics, results
+from hybrid.evals.results import ArmScores, GridResult, GridSettings
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
 from hybrid.runtime.engine import Engine
@@ -150,7 +151,7 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(float(np.mean(values)), 4) if len(values) else None
 
 
-def score(outcomes: list[Outcome], instructions: str) -> dict[str, float | None]:
+def score(outcomes: list[Outcome], instructions: str) -> ArmScores:
     """The grid's metrics for one arm (0-1; None where nothing was there to measure).
 
     ``citation_precision`` / ``citation_recall`` count a citation whose chunk holds the gold
@@ -162,30 +163,38 @@ def score(outcomes: list[Outcome], instructions: str) -> dict[str, float | None]
     answered = [o for o in outcomes if not o.refused]
     cited = [(c, o) for o in answerable for c, _ in o.cited]
     latencies = [o.latency_s for o in outcomes]
-    return {
-        "token_f1": _mean([metrics.token_f1(o.text, o.qa.answers) for o in answerable]),
-        "answer_recall": _mean([metrics.answer_recall(o.text, o.qa.answers) for o in answerable]),
-        "fact_match": _mean([metrics.fact_match(o.text, o.qa.answers) for o in answerable]),
-        "fact_match_verified": _mean(
-            [
-                metrics.fact_match(o.text, o.qa.answers)
-                and any(ok and cites_gold(c, o) for c, ok in o.cited)
-                for o in answerable
-            ]
-        ),
-        "citation_precision": _mean([cites_gold(c, o) for c, o in cited]),
-        "citation_precision_sentence": _mean([holds_gold(c, o.qa) for c, o in cited]),
-        "citation_recall": _mean([any(cites_gold(c, o) for c, _ in o.cited) for o in answerable]),
-        "verified_rate": _mean([bool(o.cited) and all(ok for _, ok in o.cited) for o in answered]),
-        "refusal_recall": _mean([o.refused for o in unanswerable]),
-        "false_refusal": _mean([o.refused for o in answerable]),
-        "echo_rate": _mean([metrics.is_echo(o.text, instructions) for o in generated]),
-        "loop_rate": _mean([metrics.is_loop(o.text) for o in generated]),
-        "latency_p50_s": round(float(np.percentile(latencies, 50)), 3) if latencies else None,
-        "latency_p95_s": round(float(np.percentile(latencies, 95)), 3) if latencies else None,
-        "answer_tokens_mean": _mean([o.completion_tokens for o in generated]),
-        "prompt_tokens_mean": _mean([o.prompt_tokens for o in generated]),
-    }
+    return ArmScores.model_validate(
+        {
+            "token_f1": _mean([metrics.token_f1(o.text, o.qa.answers) for o in answerable]),
+            "answer_recall": _mean(
+                [metrics.answer_recall(o.text, o.qa.answers) for o in answerable]
+            ),
+            "fact_match": _mean([metrics.fact_match(o.text, o.qa.answers) for o in answerable]),
+            "fact_match_verified": _mean(
+                [
+                    metrics.fact_match(o.text, o.qa.answers)
+                    and any(ok and cites_gold(c, o) for c, ok in o.cited)
+                    for o in answerable
+                ]
+            ),
+            "citation_precision": _mean([cites_gold(c, o) for c, o in cited]),
+            "citation_precision_sentence": _mean([holds_gold(c, o.qa) for c, o in cited]),
+            "citation_recall": _mean(
+                [any(cites_gold(c, o) for c, _ in o.cited) for o in answerable]
+            ),
+            "verified_rate": _mean(
+                [bool(o.cited) and all(ok for _, ok in o.cited) for o in answered]
+            ),
+            "refusal_recall": _mean([o.refused for o in unanswerable]),
+            "false_refusal": _mean([o.refused for o in answerable]),
+            "echo_rate": _mean([metrics.is_echo(o.text, instructions) for o in generated]),
+            "loop_rate": _mean([metrics.is_loop(o.text) for o in generated]),
+            "latency_p50_s": round(float(np.percentile(latencies, 50)), 3) if latencies else None,
+            "latency_p95_s": round(float(np.percentile(latencies, 95)), 3) if latencies else None,
+            "answer_tokens_mean": _mean([o.completion_tokens for o in generated]),
+            "prompt_tokens_mean": _mean([o.prompt_tokens for o in generated]),
+        }
+    )
 
 
 def run_grid(
@@ -199,7 +208,7 @@ def run_grid(
     progress: bool = True,
     timeout: float = 300.0,
     concurrency: int = 1,
-) -> tuple[dict, list[Outcome]]:
+) -> tuple[GridResult, list[Outcome]]:
     """Index the set's documents, ask every question in every arm; (result, outcomes).
 
     ``concurrency`` > 1 keeps that many questions in flight (the engine batches them): the
@@ -229,23 +238,23 @@ def run_grid(
     finally:
         if own_engine:
             engine.close()
-    result = {
-        "arms": {arm: score([o for o in outcomes if o.arm == arm], instructions) for arm in arms},
-        "n": len(qa_set.questions),
-        "answerable": sum(q.answerable for q in qa_set.questions),
-        "unanswerable": sum(not q.answerable for q in qa_set.questions),
-        "config": {
-            "set": qa_set.name,
-            "route": route_name,
-            "route_settings": route.model_dump(mode="json", exclude={"collections", "adapter"}),
-            "base_model": grid_config.runtime.base_model,
-            "adapter": str(adapter) if adapter else None,
-            "engine": engine.name,
-            "concurrency": concurrency,
-            "embedder": embedder.name,
-            "search": config.search.model_dump(),
-        },
-    }
+    result = GridResult(
+        arms={arm: score([o for o in outcomes if o.arm == arm], instructions) for arm in arms},
+        n=len(qa_set.questions),
+        answerable=sum(q.answerable for q in qa_set.questions),
+        unanswerable=sum(not q.answerable for q in qa_set.questions),
+        config=GridSettings(
+            set=qa_set.name,
+            route=route_name,
+            route_settings=route.model_dump(mode="json", exclude={"collections", "adapter"}),
+            base_model=grid_config.runtime.base_model,
+            adapter=str(adapter) if adapter else None,
+            engine=engine.name,
+            concurrency=concurrency,
+            embedder=embedder.name,
+            search=config.search.model_dump(),
+        ),
+    )
     return result, outcomes
 
 
@@ -274,10 +283,9 @@ def _ask_all(
         bar.close()
 
 
-def write_outputs(result: dict, outcomes: list[Outcome], output: Path) -> list[Path]:
+def write_outputs(result: GridResult, outcomes: list[Outcome], output: Path) -> list[Path]:
     """The JSON, one JSONL line per answer (for reading the misses), and the bar chart PNG."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    results.write(result, output)
     answers = output.with_suffix(".answers.jsonl")
     with open(answers, "w", encoding="utf-8") as handle:
         for o in outcomes:
@@ -305,7 +313,7 @@ def write_outputs(result: dict, outcomes: list[Outcome], output: Path) -> list[P
     return [output, answers, chart]
 
 
-def plot(result: dict, path: Path) -> None:
+def plot(result: GridResult, path: Path) -> None:
     """Grouped bars: one group per metric, one bar per arm (higher is better on the left,
     lower is better on the right)."""
     import matplotlib
@@ -313,20 +321,20 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    arms = list(result["arms"])
+    arms = list(result.arms)
     names = [*CHART, *CHART_BAD]
     width = 0.8 / max(len(arms), 1)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     for i, arm in enumerate(arms):
-        values = [result["arms"][arm].get(n) or 0.0 for n in names]
+        values = [getattr(result.arms[arm], n) or 0.0 for n in names]
         xs = np.arange(len(names)) + (i - (len(arms) - 1) / 2) * width
         ax.bar(xs, values, width, label=arm)
     ax.axvline(len(CHART) - 0.5, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xticks(np.arange(len(names)), [n.replace("_", " ") for n in names], fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("0-1 (left: higher is better; right: lower)")
-    config = result["config"]
-    ax.set_title(f"answers grid: {config['set']}, route {config['route']}, n={result['n']}")
+    config = result.config
+    ax.set_title(f"answers grid: {config.set}, route {config.route}, n={result.n}")
     ax.legend(ncol=len(arms), fontsize=8, loc="upper center")
     fig.tight_layout()
     fig.savefig(path)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from hybrid.answer.footnotes import footnoted
 from hybrid.answer.router import Router
 from hybrid.config import IngestConfig
+from hybrid.evals.results import DraftCase, DraftsResult
 from hybrid.knowledge.loaders import load_bytes, read_file
 from hybrid.runtime.engine import Engine
 
@@ -94,7 +95,7 @@ def evaluate(
     found: list[Case],
     laws: list[str],
     pdfs: Path,
-) -> dict:
+) -> DraftsResult:
     """Draft every case; score the law, its footnote and wrong laws. Example in the README."""
     rows = []
     for case in tqdm(found, desc="drafts", unit="contract"):
@@ -122,23 +123,23 @@ def evaluate(
             if x.lower() in draft.lower() and not (law and (law in x.lower() or x.lower() in law))
         ]
         rows.append(
-            asdict(case)
-            | {
-                "clause_page": page,
-                "named": named,
-                "footnote_on_page": footnote,
-                "wrong_laws": wrong,
-                "refused": answer.refused,
-                "draft": draft,
-            }
+            DraftCase(
+                **asdict(case),
+                clause_page=page,
+                named=named,
+                footnote_on_page=footnote,
+                wrong_laws=wrong,
+                refused=answer.refused,
+                draft=draft,
+            )
         )
-    with_law = [r for r in rows if r["law"]]
-    return {
-        "n": len(rows),
-        "with_law": len(with_law),
-        "named_with_footnote": sum(r["footnote_on_page"] for r in with_law),
-        "named": sum(r["named"] for r in with_law),
-        "wrong_law": sum(bool(r["wrong_laws"]) for r in rows),
-        "refused_without_law": sum(r["refused"] for r in rows if not r["law"]),
-        "cases": rows,
-    }
+    with_law = [r for r in rows if r.law]
+    return DraftsResult(
+        n=len(rows),
+        with_law=len(with_law),
+        named_with_footnote=sum(r.footnote_on_page for r in with_law),
+        named=sum(r.named for r in with_law),
+        wrong_law=sum(bool(r.wrong_laws) for r in rows),
+        refused_without_law=sum(r.refused for r in rows if not r.law),
+        cases=rows,
+    )

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from hybrid.behaviour.redact import Redactor
+from hybrid.evals.results import RedactionResult, TypeScores
 
 # Dataset type -> our entity. Out of scope (not among the types we promise to remove):
 # ORGANIZATION, TITLE, NRP, AGE, ZIP_CODE (a bare postcode; postcodes inside an address are
@@ -62,7 +63,7 @@ def _scores(tp_pred: int, n_pred: int, tp_gold: int, n_gold: int) -> dict[str, f
     return {"precision": precision, "recall": recall, "f2": f2, "gold": n_gold, "predicted": n_pred}
 
 
-def evaluate(path: Path, redactor: Redactor, limit: int | None = None) -> dict:
+def evaluate(path: Path, redactor: Redactor, limit: int | None = None) -> RedactionResult:
     """Score ``redactor.find_pii`` against the gold spans of the first ``limit`` sentences.
 
     Example: ``evaluate(Path("../shared/data/pii/presidio_synth_v2.json"), Redactor())``
@@ -107,16 +108,14 @@ def evaluate(path: Path, redactor: Redactor, limit: int | None = None) -> dict:
         sum(pred_hit.values()), sum(pred_n.values()), sum(gold_hit.values()), sum(gold_n.values())
     )
     overall["strict_precision"] = _ratio(sum(pred_hit.values()), sum(pred_n.values()) + neutral)
-    return {
-        "dataset": Path(path).name,
-        "sentences": len(items),
-        "seconds": round(seconds, 1),
-        "overall": overall,
-        "any_type_recall": _ratio(any_hit, sum(gold_n.values())),
-        "any_type_recall_all": _ratio(any_hit_all, all_gold),
-        "neutral_predictions": neutral,
-        "out_of_scope": sorted(
-            {s["entity_type"] for i in items for s in i["spans"]} - set(TYPE_MAP)
-        ),
-        "per_type": per_type,
-    }
+    return RedactionResult(
+        dataset=Path(path).name,
+        sentences=len(items),
+        seconds=round(seconds, 1),
+        overall=TypeScores.model_validate(overall),
+        any_type_recall=_ratio(any_hit, sum(gold_n.values())),
+        any_type_recall_all=_ratio(any_hit_all, all_gold),
+        neutral_predictions=neutral,
+        out_of_scope=sorted({s["entity_type"] for i in items for s in i["spans"]} - set(TYPE_MAP)),
+        per_type={k: TypeScores.model_validate(v) for k, v in per_type.items()},
+    )

@@ -10,7 +10,6 @@ to the question's own policy (as a user asking about one policy would); unscoped
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,10 +18,11 @@ from tqdm import tqdm
 
 from hybrid.config import HybridConfig
 from hybrid.datasets.policyqa import Granularity, Question, load_policyqa
+from hybrid.datasets.qa_sets import QASet, index_set
+from hybrid.evals.results import RetrievalResult
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import Filters, Retriever
-from hybrid.knowledge.sync import sync_folder
 
 MODES = ("dense", "bm25", "hybrid")
 KS = (1, 5, 10)
@@ -73,21 +73,14 @@ def evaluate(
     limit: int | None = None,
     progress: bool = True,
     granularity: Granularity = "document",
-) -> dict:
+) -> RetrievalResult:
     """Index the policies into ``collection`` (incrementally) and score every question."""
     docs, questions = load_policyqa(data_path, granularity)
     if limit:
         questions = questions[:: max(1, len(questions) // limit)][:limit]  # spread over policies
-    with tempfile.TemporaryDirectory() as folder:
-        for doc_id, text in docs.items():
-            path = Path(folder) / doc_id
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        started = time.perf_counter()
-        report = sync_folder(
-            collection, Path(folder), config.knowledge, embedder, progress=progress
-        )
-        index_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    report = index_set(collection, QASet(collection, docs, None, []), config, embedder, progress)
+    index_seconds = time.perf_counter() - started
     retriever = Retriever(
         store.collection_dir(config.index_dir, collection), embedder, config.search
     )
@@ -98,19 +91,19 @@ def evaluate(
         key: {name: round(100 * value / max(scored, 1), 2) for name, value in bucket.items()}
         for key, bucket in totals.items()
     }
-    return {
-        "dataset": str(data_path),
-        "questions": scored,
-        "skipped": skipped,
-        "granularity": granularity,
-        "documents": len(docs),
-        "chunks": int(np.asarray(retriever.snapshot.bm25_ids).size),
-        "default_mode": config.search.mode,
-        "embedder": embedder.name,
-        "embedder_dtype": str(embedder.dtype).removeprefix("torch."),
-        "chunking": config.chunking.model_dump(),
-        "search": config.search.model_dump(),
-        "index_seconds": round(index_seconds, 2),
-        "chunks_embedded": report.chunks_embedded,
-        "metrics": metrics,
-    }
+    return RetrievalResult(
+        dataset=str(data_path),
+        questions=scored,
+        skipped=skipped,
+        granularity=granularity,
+        documents=len(docs),
+        chunks=int(np.asarray(retriever.snapshot.bm25_ids).size),
+        default_mode=config.search.mode,
+        embedder=embedder.name,
+        embedder_dtype=str(embedder.dtype).removeprefix("torch."),
+        chunking=config.chunking.model_dump(),
+        search=config.search.model_dump(),
+        index_seconds=round(index_seconds, 2),
+        chunks_embedded=report.chunks_embedded,
+        metrics=metrics,
+    )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from hybrid.errors import Conflict, Invalid
 
@@ -86,6 +87,47 @@ def open_db(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(uri, uri=True, check_same_thread=False)
     db.row_factory = sqlite3.Row
     return db
+
+
+class DocumentRecord(BaseModel):
+    """A row of a version's manifest (``documents`` table)."""
+
+    doc_id: str
+    kind: str
+    content_hash: str
+    size_bytes: int
+    n_pages: int | None
+    n_chunks: int
+    indexed_at: float
+    origin: str | None = None  # "api:..." or "folder:..."; None: indexed before origins were kept
+
+
+class CollectionMeta(BaseModel):
+    """A version's build settings (``meta`` table). ``chunking`` and ``index`` are the config
+    sections as built, kept as written: an older index still opens under a newer config."""
+
+    model_config = ConfigDict(extra="allow")
+    embedder: str
+    dimension: int
+    chunking: dict = {}
+    index: dict = {}
+    synced_at: float | None = None
+    created_at: float | None = None
+    next_faiss_id: int = 0
+
+
+class CollectionInfo(BaseModel):
+    """The live version of a collection: its manifest and build settings."""
+
+    collection: str
+    version: str | None
+    chunks: int
+    documents: list[DocumentRecord]
+    meta: CollectionMeta
+
+    @property
+    def last_sync(self) -> float | None:
+        return max((d.indexed_at for d in self.documents), default=None)
 
 
 def read_meta(db: sqlite3.Connection) -> dict:

@@ -207,7 +207,7 @@ def _origins(coll: Path) -> dict[str, str | None]:
             return {}
 
 
-def collection_info(coll: Path) -> dict:
+def collection_info(coll: Path) -> store.CollectionInfo:
     """Manifest and meta of the live version, for `hybrid index show` and the API."""
     live = _live_db(coll)
     if live is None:
@@ -216,10 +216,10 @@ def collection_info(coll: Path) -> dict:
         docs = [dict(r) for r in db.execute("SELECT * FROM documents ORDER BY doc_id")]
         n_chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         meta = store.read_meta(db)
-    return {
-        "collection": coll.name,
-        "version": store.current_version(coll),
-        "chunks": n_chunks,
-        "documents": docs,
-        "meta": meta,
-    }
+    return store.CollectionInfo(
+        collection=coll.name,
+        version=store.current_version(coll),
+        chunks=n_chunks,
+        documents=docs,
+        meta=meta,
+    )

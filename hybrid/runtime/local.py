@@ -272,6 +272,6 @@ def _with_adapters(model, config: RuntimeConfig):
 
 def _card_base(folder: Path) -> str | None:
     try:
-        return read_card(folder).get("base_model")
-    except (OSError, ValueError):
+        return read_card(folder).base_model
+    except FileNotFoundError:
         return None  # an adapter trained elsewhere: PEFT still checks the shapes

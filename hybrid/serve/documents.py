@@ -57,26 +57,25 @@ def show(collection: str, who: Caller, s: ServicesDep) -> dict:
         raise HTTPException(404, f"collection {collection!r} does not exist") from None
     documents = [
         {
-            "document": d["doc_id"],
-            "kind": d["kind"],
-            "pages": d["n_pages"],
-            "chunks": d["n_chunks"],
-            "bytes": d["size_bytes"],
-            "content_hash": d["content_hash"],
-            "indexed_at": d["indexed_at"],
+            "document": d.doc_id,
+            "kind": d.kind,
+            "pages": d.n_pages,
+            "chunks": d.n_chunks,
+            "bytes": d.size_bytes,
+            "content_hash": d.content_hash,
+            "indexed_at": d.indexed_at,
             # "api" (uploaded here) or "folder" (a CLI folder sync; the server's paths are its own)
-            "origin": (d.get("origin") or "unknown").split(":", 1)[0],
+            "origin": (d.origin or "unknown").split(":", 1)[0],
         }
-        for d in info["documents"]
+        for d in info.documents
     ]
-    last = max((d["indexed_at"] for d in documents), default=None)
     return {
         "collection": collection,
-        "version": info["version"],
+        "version": info.version,
         "documents": documents,
-        "chunks": info["chunks"],
-        "last_sync": last,
-        "embedder": info["meta"].get("embedder"),
+        "chunks": info.chunks,
+        "last_sync": info.last_sync,
+        "embedder": info.meta.embedder,
     }
 
 

@@ -63,24 +63,17 @@ def test_allow_pii_reason_goes_into_the_card(tmp_path, tiny_llama):
         run_training(config, allow_pii="  ", progress=False)
     result = run_training(config, allow_pii="synthetic test address", progress=False)
     card = read_card(result.adapter_dir)
-    assert card["pii_gate"]["allow_pii_reason"] == "synthetic test address"
-    assert card["pii_gate"]["findings"][0]["entity"] == "EMAIL_ADDRESS"
-    assert {
-        "base_model_hash",
-        "data",
-        "splits",
-        "leak_report",
-        "hyperparameters",
-        "metrics",
-        "libraries",
-        "wall_seconds",
-    } <= set(card)
-    assert card["data"][0]["sha256"] and card["splits"]["train"] > 0
+    assert card.pii_gate is not None
+    assert card.pii_gate.allow_pii_reason == "synthetic test address"
+    assert card.pii_gate.findings[0].entity == "EMAIL_ADDRESS"
+    assert card.base_model_hash and card.leak_report and card.hyperparameters and card.metrics
+    assert card.libraries["torch"] and card.wall_seconds is not None
+    assert card.data[0].sha256 and card.splits["train"] > 0
 
 
 def test_redacted_data_passes_the_gate(tmp_path, tiny_llama):
     config = _config(tmp_path, tiny_llama, _write_chat(tmp_path / "d.jsonl", True), True)
     result = run_training(config, progress=False)
     card = read_card(result.adapter_dir)
-    assert card["redaction"]["counts"]["EMAIL_ADDRESS"] == 1
-    assert card["pii_gate"]["findings"] == []
+    assert card.redaction is not None and card.redaction.counts["EMAIL_ADDRESS"] == 1
+    assert card.pii_gate is not None and card.pii_gate.findings == []

@@ -106,9 +106,9 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
         }
     )
     raft = build_raft(config, embedder)
-    squad, kb = raft.snapshot["sources"]
-    assert squad["collection"] == "r-0-squad" and kb["collection"] == "r-1-kb"
-    assert len(squad["held_out_documents"]) == 1  # round(0.25 x 4 policies)
+    squad, kb = raft.snapshot.sources
+    assert squad.collection == "r-0-squad" and kb.collection == "r-1-kb"
+    assert len(squad.held_out_documents) == 1  # round(0.25 x 4 policies)
     assert len(raft.test) == 3  # the held-out policy's questions, each once
     assert len(raft.train) == 9 + 2 * 2  # 9 policy questions, 2 KB questions twice
     refusal = config.routes["support"].refusal

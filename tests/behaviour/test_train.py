@@ -8,7 +8,7 @@ import torch
 
 from hybrid.behaviour.train import to_token_dataset, train_adapter
 from hybrid.config import LoraSettings, TrainConfig
-from hybrid.models.cards import list_adapters, read_card, write_card
+from hybrid.models.cards import AdapterCard, list_adapters, read_card, write_card
 
 pytestmark = pytest.mark.slow
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "white"]
@@ -65,12 +65,12 @@ def test_tiny_model_learns_and_adapter_reloads(tmp_path, tiny_llama):
     # --merge: base + adapter as one standalone model with the same outputs.
     from hybrid.behaviour.adapters import merge
 
-    write_card(adapter, {"name": "adapter", "base_model": str(tiny_llama)})
+    write_card(adapter, AdapterCard(name="adapter", base_model=str(tiny_llama)))
     merged_dir = merge(adapter, tmp_path / "merged")
     merged = AutoModelForCausalLM.from_pretrained(merged_dir)
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, after, atol=1e-3)
-    assert read_card(merged_dir)["merged_from"] == str(adapter)
+    assert read_card(merged_dir).merged_from == str(adapter)
 
 
 def test_resume_from_checkpoint(tmp_path, tiny_llama):
@@ -109,10 +109,20 @@ def test_token_dataset_drops_examples_without_assistant_tokens(smol_tokenizer):
 def test_card_round_trip(tmp_path):
     folder = tmp_path / "a"
     folder.mkdir()
-    write_card(folder, {"name": "a", "base_model": "x", "metrics": {"val_loss_after": 1.5}})
-    card = read_card(folder)
-    assert card["metrics"] == {"val_loss_after": 1.5} and card["libraries"]["torch"]
+    card = AdapterCard(name="a", base_model="x", metrics={"val_loss_after": 1.5})
+    write_card(folder, card)
+    read = read_card(folder)
+    assert read.metrics == {"val_loss_after": 1.5} and read.libraries["torch"] and read.created_at
     assert json.loads((folder / "card.json").read_text())["name"] == "a"
-    assert [c["name"] for c in list_adapters(tmp_path)] == ["a"]
+    assert [(p.name, c.name) for p, c in list_adapters(tmp_path)] == [("a", "a")]
     with pytest.raises(FileNotFoundError):
         read_card(tmp_path)
+
+
+def test_a_card_that_is_not_one_names_the_file_and_field(tmp_path):
+    (tmp_path / "card.json").write_text(json.dumps({"name": "a", "base_model": 3}))
+    with pytest.raises(ValueError, match=r"card\.json: base_model: Input should be a valid string"):
+        read_card(tmp_path)
+    # a newer hybrid's keys are kept, not refused
+    (tmp_path / "card.json").write_text(json.dumps({"name": "a", "base_model": "x", "new": 1}))
+    assert read_card(tmp_path).model_extra == {"new": 1}

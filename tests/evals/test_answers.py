@@ -13,6 +13,7 @@ import torch
 
 from hybrid.datasets.qa_sets import QA, read_kb
 from hybrid.evals.answers import ARMS, Outcome, parse_arms, run_grid, score, write_outputs
+from hybrid.evals.results import DraftsResult, GridResult, RedactionResult, RetrievalResult, read
 from hybrid.knowledge.search import SearchResult
 from tests.conftest import make_config
 
@@ -64,10 +65,10 @@ def test_grid_runs_every_arm_through_the_route(
     result, outcomes = run_grid(
         qa_set, config, embedder, "support", ARMS, tiny_adapter, progress=False
     )
-    assert set(result["arms"]) == set(ARMS) and len(outcomes) == 3 * 4
-    assert (result["n"], result["answerable"], result["unanswerable"]) == (3, 2, 1)
-    for arm, values in result["arms"].items():
-        for name, value in values.items():
+    assert set(result.arms) == set(ARMS) and len(outcomes) == 3 * 4
+    assert (result.n, result.answerable, result.unanswerable) == (3, 2, 1)
+    for arm, values in result.arms.items():
+        for name, value in values.model_dump().items():
             if value is not None and not name.startswith(("latency", "answer_tok", "prompt_tok")):
                 assert 0.0 <= value <= 1.0, (arm, name, value)
     rag = [o for o in outcomes if o.arm == "base+rag"]
@@ -78,7 +79,7 @@ def test_grid_runs_every_arm_through_the_route(
     assert [o for o in rag if o.qa.question.startswith("Who")][0].refused  # below min_similarity
     written = write_outputs(result, outcomes, tmp_path / "out" / "grid.json")
     assert [p.suffix for p in written] == [".json", ".jsonl", ".png"]
-    assert json.loads(written[0].read_text())["arms"].keys() == result["arms"].keys()
+    assert read(GridResult, written[0]) == result
     assert len(written[1].read_text().splitlines()) == 12
     assert written[2].read_bytes()[:4] == b"\x89PNG"
 
@@ -100,13 +101,13 @@ def test_scores_on_hand_made_answers():
         cited=((_evidence("refunds.md"), True),),
     )
     metrics = score([perfect, _outcome(unanswerable, "No.", refused=True)], INSTRUCTIONS)
-    assert metrics["fact_match"] == metrics["fact_match_verified"] == 1.0
-    assert metrics["answer_recall"] == 1.0 and metrics["citation_precision"] == 1.0
-    assert metrics["citation_recall"] == metrics["verified_rate"] == 1.0
-    assert metrics["refusal_recall"] == 1.0 and metrics["false_refusal"] == 0.0
-    assert metrics["echo_rate"] == metrics["loop_rate"] == 0.0
+    assert metrics.fact_match == metrics.fact_match_verified == 1.0
+    assert metrics.answer_recall == 1.0 and metrics.citation_precision == 1.0
+    assert metrics.citation_recall == metrics.verified_rate == 1.0
+    assert metrics.refusal_recall == 1.0 and metrics.false_refusal == 0.0
+    assert metrics.echo_rate == metrics.loop_rate == 0.0
     exact = QA("Sale items?", ("within 14 days",), ("refunds.md",))
-    assert score([_outcome(exact, "Within 14 days [1].")], INSTRUCTIONS)["token_f1"] == 1.0
+    assert score([_outcome(exact, "Within 14 days [1].")], INSTRUCTIONS).token_f1 == 1.0
 
     echo = _outcome(answerable, "Question: Sale items? Answer in one or two sentences using only")
     loop = _outcome(answerable, "14 days. 14 days. 14 days.")
@@ -114,10 +115,10 @@ def test_scores_on_hand_made_answers():
     refused = _outcome(answerable, "The documents do not cover this question.", refused=True)
     said = _outcome(unanswerable, "Leonardo painted it.")
     metrics = score([echo, loop, wrong, refused, said], INSTRUCTIONS)
-    assert metrics["echo_rate"] == 0.2 and metrics["loop_rate"] == 0.2
-    assert metrics["citation_precision"] == 0.0 and metrics["false_refusal"] == 0.25
-    assert metrics["refusal_recall"] == 0.0 and metrics["fact_match"] == 0.25
-    assert metrics["verified_rate"] == 0.0  # answered: 4, none with all citations verified
+    assert metrics.echo_rate == 0.2 and metrics.loop_rate == 0.2
+    assert metrics.citation_precision == 0.0 and metrics.false_refusal == 0.25
+    assert metrics.refusal_recall == 0.0 and metrics.fact_match == 0.25
+    assert metrics.verified_rate == 0.0  # answered: 4, none with all citations verified
 
     # SQuAD-style gold: the cited chunk must hold the gold paragraph, not only be of its
     # document; the sentence-level figure asks that the cited sentence itself overlaps it.
@@ -126,9 +127,9 @@ def test_scores_on_hand_made_answers():
     outside = _outcome(squad, "a [1]", cited=((_evidence("p.txt", 0, 90), True),))
     holding = [replace(o, gold_chunks=frozenset({"c"})) for o in (inside, outside)]
     metrics = score(holding, INSTRUCTIONS)
-    assert metrics["citation_precision"] == 1.0 and metrics["citation_precision_sentence"] == 0.5
+    assert metrics.citation_precision == 1.0 and metrics.citation_precision_sentence == 0.5
     elsewhere = [replace(o, gold_chunks=frozenset({"other"})) for o in (inside, outside)]
-    assert score(elsewhere, INSTRUCTIONS)["citation_precision"] == 0.0
+    assert score(elsewhere, INSTRUCTIONS).citation_precision == 0.0
 
 
 def test_bad_questions_files_name_file_line_and_field(tmp_path, docs_folder):
@@ -175,3 +176,30 @@ def test_cli_bad_input_writes_nothing(tmp_path, docs_folder):
     assert result.exit_code != 0
     assert "bad.jsonl:2: expected an object" in str(result.exception)
     assert not output.exists() and not (tmp_path / "idx").exists()
+
+
+RESULTS = Path(__file__).resolve().parents[2] / "evals" / "results"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kind"),
+    [
+        ("answers-", GridResult),
+        ("retrieval-", RetrievalResult),
+        ("redaction-", RedactionResult),
+        ("drafts-", DraftsResult),
+    ],
+)
+def test_every_committed_result_reads_as_its_model(prefix, kind):
+    # The README quotes these files: a writer that drifts from its model breaks this test.
+    files = sorted(RESULTS.glob(f"{prefix}*.json"))
+    assert files, f"no committed {prefix}*.json under {RESULTS}"
+    for path in files:
+        assert isinstance(read(kind, path), kind)
+
+
+def test_a_result_file_that_is_not_one_names_the_field(tmp_path):
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps({"arms": {}, "n": "many", "answerable": 0, "unanswerable": 0}))
+    with pytest.raises(ValueError, match=r"grid\.json: n: Input should be a valid integer"):
+        read(GridResult, path)

@@ -71,19 +71,19 @@ def test_overlap_scoring_on_a_tiny_set(tmp_path):
         }
     )
     result = evaluate(path, redactor)
-    per_type = result["per_type"]
-    assert per_type["PERSON"]["recall"] == 1.0 and per_type["PERSON"]["precision"] == 0.5
-    assert per_type["LOCATION"]["recall"] == 0.0 and per_type["LOCATION"]["predicted"] == 0
-    assert per_type["EMAIL_ADDRESS"]["recall"] == 0.0
-    assert per_type["URL"]["precision"] == 0.0
-    assert result["overall"]["recall"] == pytest.approx(1 / 3)
-    assert result["overall"]["precision"] == pytest.approx(1 / 3)
-    assert result["any_type_recall"] == pytest.approx(2 / 3)
-    assert result["any_type_recall_all"] == pytest.approx(3 / 4)
-    assert result["neutral_predictions"] == 1
-    assert result["overall"]["strict_precision"] == pytest.approx(1 / 4)
-    assert result["out_of_scope"] == ["ORGANIZATION"]
-    assert evaluate(path, redactor, limit=1)["sentences"] == 1
+    per_type = result.per_type
+    assert per_type["PERSON"].recall == 1.0 and per_type["PERSON"].precision == 0.5
+    assert per_type["LOCATION"].recall == 0.0 and per_type["LOCATION"].predicted == 0
+    assert per_type["EMAIL_ADDRESS"].recall == 0.0
+    assert per_type["URL"].precision == 0.0
+    assert result.overall.recall == pytest.approx(1 / 3)
+    assert result.overall.precision == pytest.approx(1 / 3)
+    assert result.any_type_recall == pytest.approx(2 / 3)
+    assert result.any_type_recall_all == pytest.approx(3 / 4)
+    assert result.neutral_predictions == 1
+    assert result.overall.strict_precision == pytest.approx(1 / 4)
+    assert result.out_of_scope == ["ORGANIZATION"]
+    assert evaluate(path, redactor, limit=1).sentences == 1
     with pytest.raises(ValueError):
         evaluate(path, redactor, limit=0)
 
@@ -97,16 +97,16 @@ def redactor() -> Redactor:
 @pytest.mark.slow
 def test_evaluate_small_sample(redactor):
     result = evaluate(require_shared(SYNTH), redactor, limit=150)
-    assert result["sentences"] == 150
-    for name, scores in [("overall", result["overall"]), *result["per_type"].items()]:
+    assert result.sentences == 150
+    for name, scores in [("overall", result.overall), *result.per_type.items()]:
         for key in ("precision", "recall", "f2"):
-            assert 0.0 <= scores[key] <= 1.0, (name, key)
+            assert 0.0 <= getattr(scores, key) <= 1.0, (name, key)
     # Measured on these 150 sentences: recall 0.90, F2 0.90, any-type recall 0.92.
-    assert result["overall"]["recall"] >= 0.85
-    assert result["overall"]["f2"] >= 0.85
-    assert result["any_type_recall"] >= 0.87
+    assert result.overall.recall >= 0.85
+    assert result.overall.f2 >= 0.85
+    assert result.any_type_recall >= 0.87
     for kind in ("EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IP_ADDRESS"):
-        assert result["per_type"][kind]["recall"] == 1.0, kind
+        assert result.per_type[kind].recall == 1.0, kind
 
 
 @pytest.mark.integration
@@ -115,6 +115,6 @@ def test_default_pipeline_meets_the_recall_target(redactor):
     # The whole set (~20 s). With spaCy's small model recall was 0.887 (PERSON 0.81); the
     # default en_core_web_md gives 0.921 at precision 0.849.
     result = evaluate(require_shared(SYNTH), redactor)
-    assert result["overall"]["recall"] >= 0.90
-    assert result["overall"]["precision"] >= 0.80
-    assert result["per_type"]["PERSON"]["recall"] >= 0.88
+    assert result.overall.recall >= 0.90
+    assert result.overall.precision >= 0.80
+    assert result.per_type["PERSON"].recall >= 0.88

@@ -43,8 +43,8 @@ def test_policyqa_spans_map_into_documents():
 def test_evaluate_small_sample(tmp_path, embedder):
     config = make_config(tmp_path, chunking={"unit": "tokens", "size": 200, "overlap": 40})
     result = evaluate(require_shared(POLICYQA), config, embedder, "pqa", limit=120, progress=False)
-    assert result["questions"] == 120 and result["skipped"] == 0
-    metrics = result["metrics"]
+    assert result.questions == 120 and result.skipped == 0
+    metrics = result.metrics
     for bucket in metrics.values():
         assert 0 <= bucket["recall@1"] <= bucket["recall@5"] <= bucket["recall@10"] <= 100
     # Scoping to the question's own policy must help: questions are generic.

@@ -109,7 +109,7 @@ def test_embedder_mismatch_is_refused(tmp_path, docs_folder, embedder):
         sync_folder("c", docs_folder, config.knowledge, Other())  # type: ignore[arg-type]
     assert (
         EmbedderConfig().model
-        in collection_info(store.collection_dir(config.index_dir, "c"))["meta"]["embedder"]
+        in collection_info(store.collection_dir(config.index_dir, "c")).meta.embedder
     )
 
 
@@ -224,7 +224,7 @@ def test_folder_sync_keeps_uploads_unless_pruned(config, docs_folder, embedder):
     report = sync_folder("shop", docs_folder, config.knowledge, embedder)
     assert report.removed == ["shipping.txt"] and report.kept == {"uploaded.md": "api"}
     info = collection_info(store.collection_dir(config.index_dir, "shop"))
-    origins = {d["doc_id"]: d["origin"] for d in info["documents"]}
+    origins = {d.doc_id: d.origin for d in info.documents}
     assert origins["uploaded.md"] == "api"
     assert origins["refunds.md"] == f"folder:{docs_folder.resolve()}"
     before = store.current_version(store.collection_dir(config.index_dir, "shop"))

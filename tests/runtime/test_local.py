@@ -40,7 +40,7 @@ def adapters(tiny_llama: Path, tmp_path_factory) -> dict[str, Path]:
         model = get_peft_model(base, lora)
         folder = tmp_path_factory.mktemp(name)
         model.save_pretrained(folder)
-        (folder / "card.json").write_text(json.dumps({"base_model": str(tiny_llama)}))
+        (folder / "card.json").write_text(json.dumps({"name": name, "base_model": str(tiny_llama)}))
         folders[name] = folder
     return folders
 
@@ -90,7 +90,9 @@ def test_adapter_trained_on_another_base_is_refused(tiny_llama: Path, adapters, 
     card = adapters["alpha"] / "card.json"
     original = card.read_text()
     try:
-        card.write_text(json.dumps({"base_model": "meta-llama/Llama-3.1-8B-Instruct"}))
+        card.write_text(
+            json.dumps({"name": "alpha", "base_model": "meta-llama/Llama-3.1-8B-Instruct"})
+        )
         with pytest.raises(ValueError, match="trained on 'meta-llama/Llama-3.1-8B-Instruct'"):
             engine_for(tiny_llama, adapters={"alpha": adapters["alpha"]})
     finally:
