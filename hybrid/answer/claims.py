@@ -149,6 +149,8 @@ def judge(
     may be aligned to; every other source is context a swapped word may come from.
     Example: ``judge("Refunds take 9 days.", v, [s], V, VerifyConfig()).label == "contradicted"``
     where ``s.text == "Refunds take 5 days."``.
+
+    Over 60 lines: one ladder of decisions, first match wins, kept in the order it is argued.
     """
     within = len(sources) if align_within is None else min(align_within, len(sources))
     if not within:

@@ -176,6 +176,7 @@ class Router:
         ``overrides`` are the request's changes to the route's sampling and adapter.
         ``max_prompt_tokens`` caps the prompt below the model's window (the server's limit:
         one request must not hold the generator for a long prefill); older turns go first.
+        Over 60 lines: the request's one sequence (check, retrieve, refuse or fit), in order.
         """
         route = self.route(route_name)
         template = self.templates.get((route_name, kind))
