@@ -14,6 +14,7 @@ FLOORS = [
     {"schema", "precision", "embedded", "errors", "config"},
     {"models"},
     {"knowledge"},
+    {"monitor"},
     {"runtime"},
     {"datasets"},
     {"answer"},

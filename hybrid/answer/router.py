@@ -112,7 +112,8 @@ class Router:
             refused = True
         if not answered:
             refused = True  # nothing in the documents says what the question asks
-        return Retrieved(tuple(hits), best, refused, named, lead)
+        flat = None if vector is None else vector.reshape(-1)
+        return Retrieved(tuple(hits), best, refused, named, lead, flat)
 
     def _sentences(
         self,
@@ -153,6 +154,11 @@ class Router:
         sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
         answered = bool(found) or not gate
         return sentences, (ranked[0].score if ranked else None), len(first), answered
+
+    def versions(self, collections: Sequence[str]) -> dict[str, str]:
+        """The version each collection's retriever reads now (the ledger's provenance)."""
+        found = {c: self.retriever(c) for c in collections}
+        return {c: r.snapshot.version for c, r in found.items() if r is not None}
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
         """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""
@@ -198,7 +204,7 @@ class Router:
         # A refusal: no prompt, nothing to generate; the route's refusal is the answer.
         refused = Composition(
             route_name, [], (), len(hits), 0, True, best, settings, adapter, 0, named,
-            refusal=route.refusal,
+            refusal=route.refusal, query_vector=retrieved.query_vector,
         )  # fmt: skip
         if retrieved.refused:
             return refused

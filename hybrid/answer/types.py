@@ -42,6 +42,7 @@ class Retrieved:
     refused: bool  # below the route's thresholds: answer with its refusal, do not generate
     named: tuple[str, ...] = ()  # documents the question named, searched instead of all
     lead: int = 0  # the first ``lead`` hits open a draft verbatim (RouteConfig.draft_quotes)
+    query_vector: np.ndarray | None = None  # (dim,) the question's embedding; None: no search
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Composition:
     dropped_turns: int = 0  # earlier conversation turns left out to fit the prompt budget
     lead: int = 0  # sources 1..lead open the text verbatim, as quotes (drafts)
     refusal: str = ""  # the route's refusal: the whole answer when ``refused``
+    query_vector: np.ndarray | None = None  # (dim,) the question's embedding (drift monitor)
 
 
 class EvidenceRef(TypedDict):

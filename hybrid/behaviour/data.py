@@ -160,7 +160,16 @@ def _chat_examples(path: Path) -> Iterator[Example]:
                 raise DataError(source, f"{where}.role", problem)
             # Other keys OpenAI allows per message (name, weight) do not change the text.
             messages.append(Message(item["role"], _text(source, item, "content", f"{where}.")))
-        yield Example(tuple(messages), _label(source, obj), source)
+        yield Example(tuple(messages), _label(source, obj), source, _keep(source, obj))
+
+
+def _keep(source: str, obj: dict) -> tuple[str, ...]:
+    """hybrid's extension: strings that are not PII in this example (document ids a prompt
+    cites), written by ``write_openai_jsonl`` and honoured by the PII gate."""
+    keep = obj.get("keep", [])
+    if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
+        raise DataError(source, "keep", f"expected an array of strings, got {_type_name(keep)}")
+    return tuple(keep)
 
 
 def _alpaca_examples(path: Path) -> Iterator[Example]:
@@ -272,10 +281,15 @@ def read_examples(config: DataConfig) -> list[Example]:
     return examples
 
 
-def _record(example: Example) -> dict[str, list[dict[str, str]]]:
+def _record(example: Example) -> dict[str, list]:
     if not isinstance(example, Example):
         raise TypeError(f"expected an Example, got {type(example).__name__}")
-    return {"messages": [{"role": m.role, "content": m.content} for m in example.messages]}
+    record: dict[str, list] = {
+        "messages": [{"role": m.role, "content": m.content} for m in example.messages]
+    }
+    if example.keep:
+        record["keep"] = list(example.keep)
+    return record
 
 
 def write_openai_jsonl(

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from hybrid.behaviour.data import Example, Message, read_examples
 from hybrid.behaviour.splits import split_examples
 from hybrid.behaviour.train import TrainResult, train_adapter
-from hybrid.config import HybridConfig
+from hybrid.config import DataConfig, FeedbackData, HybridConfig
 from hybrid.models.base import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
 from hybrid.models.cards import AdapterCard, Finding, file_sha256, write_card
 
@@ -85,7 +85,46 @@ def prepare_data(config: HybridConfig, allow_pii: str | None, progress: bool) ->
     redactor = Redactor(config.redaction)
     embedder = Embedder(config.embedder)
     if config.raft is not None:
-        return _prepare_raft(config, redactor, embedder, allow_pii, progress)
+        prepared = _prepare_raft(config, redactor, embedder, allow_pii, progress)
+    else:
+        prepared = _prepare_plain(config, redactor, embedder, allow_pii, progress)
+    if config.feedback is not None:
+        prepared = _with_feedback(prepared, config.feedback, redactor, allow_pii, progress)
+    return prepared
+
+
+def _with_feedback(
+    prepared: Prepared,
+    feedback: FeedbackData,
+    redactor: Redactor,
+    allow_pii: str | None,
+    progress: bool,
+) -> Prepared:
+    """Agents' corrections (already redacted by the export) through the PII gate again, then
+    into the training split only; the card counts them."""
+    examples = read_examples(DataConfig(path=feedback.path, format="chat"))
+    gate(scan_for_pii(examples, redactor, progress=progress), allow_pii)
+    data = [
+        *prepared.card.get("data", []),
+        {
+            "path": str(feedback.path),
+            "sha256": file_sha256(feedback.path),
+            "examples": len(examples),
+        },
+    ]
+    card = prepared.card | {"data": data, "feedback_examples": len(examples) * feedback.repeat}
+    train = prepared.train + examples * feedback.repeat
+    return Prepared(train, prepared.validation, prepared.test, card)
+
+
+def _prepare_plain(
+    config: HybridConfig,
+    redactor: Redactor,
+    embedder: Embedder,
+    allow_pii: str | None,
+    progress: bool,
+) -> Prepared:
+    """Instruction data (``data:``): redacted if asked, gated, split without leaks."""
     if config.data is None:
         raise ValueError("the recipe needs a data: section (or raft:) to train")
     examples = read_examples(config.data)

@@ -18,8 +18,10 @@ from hybrid.answer.router import Hit, Retrieved, Router
 from hybrid.behaviour.data import Example, Message
 from hybrid.config import HybridConfig, RaftConfig, RaftSource
 from hybrid.datasets.qa_sets import QA, QASet, fraction, index_set, read_cuad, read_kb, read_squad
+from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import SearchResult
+from hybrid.knowledge.sync import live_contents
 from hybrid.models.cards import BuiltSource, RaftSnapshot
 
 
@@ -203,6 +205,7 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
                     sets[split].append(example)
                     made += 1
         retriever = router.retriever(collection)
+        documents, chunk_ids = live_contents(store.collection_dir(config.index_dir, collection))
         built.append(
             BuiltSource(
                 kind=source.kind,
@@ -213,6 +216,8 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
                 questions=len(questions),
                 examples=made,
                 held_out_documents=sorted(held_out),
+                documents=documents,
+                chunk_ids=chunk_ids,
             )
         )
     rng.shuffle(sets["train"])

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 import sys
 
-from hybrid.cli import answers, behaviour, drafts, knowledge, serve, verify  # noqa: F401  (registers the commands)
+from hybrid.cli import (  # noqa: F401  (registers the commands)
+    answers,
+    behaviour,
+    drafts,
+    knowledge,
+    monitor,
+    serve,
+    verify,
+)
 from hybrid.cli.common import app
 
 __all__ = ["app", "main"]

@@ -116,12 +116,27 @@ def adapters_show(
     name: str = typer.Argument(..., help="Adapter name (folder under train.adapters_dir)."),
     merge: Path = typer.Option(None, "--merge", help="Export base + adapter merged here."),
 ) -> None:
-    """Print an adapter's card; --merge writes a standalone merged model."""
+    """Print an adapter's card and how far its RAFT collections moved since it was trained;
+    --merge writes a standalone merged model."""
     from hybrid.behaviour.adapters import merge as merge_adapter
     from hybrid.models.cards import read_card
+    from hybrid.monitor.staleness import staleness
 
-    folder = ctx.obj.config().train.adapters_dir / name
-    out.print_json(read_card(folder).model_dump_json())
+    config = ctx.obj.config()
+    folder = config.train.adapters_dir / name
+    card = read_card(folder)
+    out.print_json(card.model_dump_json())
+    stale = staleness(card, config.index_dir, config.monitor.stale_share)
+    if stale:
+        table = Table("collection", "trained on", "now", "documents", "chunks", "staleness")
+        for s in stale:
+            share = [
+                "-" if v is None else f"{v:.0%}" for v in (s.documents_changed, s.chunks_changed)
+            ]
+            table.add_row(
+                s.collection, s.trained_version or "-", s.current_version or "-", *share, s.note
+            )
+        out.print(table)
     if merge:
         out.print(f"merged model written to {merge_adapter(folder, merge)}")
 

@@ -8,6 +8,7 @@ from hybrid.config.behaviour import (
     CsvColumns,
     CustomRecognizer,
     DataConfig,
+    FeedbackData,
     LoraSettings,
     RaftConfig,
     RaftSource,
@@ -23,6 +24,7 @@ from hybrid.config.knowledge import (
     KnowledgeConfig,
     SearchConfig,
 )
+from hybrid.config.monitor import DriftThresholds, MonitorConfig
 from hybrid.config.names import NAME, Name, check_name
 from hybrid.config.recipe import HybridConfig, load_config, parse_config
 from hybrid.config.routes import (
@@ -46,8 +48,10 @@ __all__ = [
     "CsvColumns",
     "CustomRecognizer",
     "DataConfig",
+    "DriftThresholds",
     "EmbedderConfig",
     "EvidenceConfig",
+    "FeedbackData",
     "GenerationSettings",
     "HybridConfig",
     "IndexConfig",
@@ -55,6 +59,7 @@ __all__ = [
     "KnowledgeConfig",
     "LimitsConfig",
     "LoraSettings",
+    "MonitorConfig",
     "Name",
     "OpenAIBackend",
     "RaftConfig",

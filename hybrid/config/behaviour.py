@@ -76,6 +76,14 @@ class DataConfig(Strict):
     redact: bool = False  # redact with `redaction:` before the PII gate (report -> card)
 
 
+class FeedbackData(Strict):
+    """Agents' corrected answers (``hybrid feedback export``), added to the training split
+    after the PII gate (never to validation or test: they are few and already judged)."""
+
+    path: Path
+    repeat: int = Field(1, ge=1, le=10)  # each correction n times: a handful among thousands
+
+
 class SplitConfig(Strict):
     """Deterministic train / validation / test split with cross-split leak removal."""
 

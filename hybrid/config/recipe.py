@@ -10,6 +10,7 @@ from pydantic import ValidationError, model_validator
 
 from hybrid.config.behaviour import (
     DataConfig,
+    FeedbackData,
     RaftConfig,
     RedactionConfig,
     SplitConfig,
@@ -18,6 +19,7 @@ from hybrid.config.behaviour import (
 from hybrid.config.knowledge import (
     KnowledgeConfig,
 )
+from hybrid.config.monitor import MonitorConfig
 from hybrid.config.names import check_name
 from hybrid.config.routes import DEFAULT_ROUTES, RouteConfig
 from hybrid.config.runtime import RuntimeConfig
@@ -31,12 +33,14 @@ class HybridConfig(KnowledgeConfig):
 
     redaction: RedactionConfig = RedactionConfig()
     data: DataConfig | None = None
+    feedback: FeedbackData | None = None
     split: SplitConfig = SplitConfig()
     train: TrainConfig = TrainConfig()
     raft: RaftConfig | None = None
     runtime: RuntimeConfig = RuntimeConfig()
     routes: dict[str, RouteConfig] = DEFAULT_ROUTES
     serve: ServeConfig = ServeConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
     @property
     def knowledge(self) -> KnowledgeConfig:

@@ -24,6 +24,7 @@ __all__ = [
     "put_document",
     "delete_document",
     "collection_info",
+    "live_contents",
     "scan_folder",
 ]
 
@@ -223,3 +224,15 @@ def collection_info(coll: Path) -> store.CollectionInfo:
         documents=docs,
         meta=meta,
     )
+
+
+def live_contents(coll: Path) -> tuple[dict[str, str], list[str]]:
+    """(content hash by document id, sorted chunk ids) of the live version: what an adapter's
+    card records of its RAFT collections, and what staleness compares with later."""
+    live = _live_db(coll)
+    if live is None:
+        raise FileNotFoundError(f"no collection {coll.name!r} under {coll.parent}")
+    with live as db:
+        docs = dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
+        chunks = [r[0] for r in db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
+    return docs, chunks

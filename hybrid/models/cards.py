@@ -63,6 +63,10 @@ class BuiltSource(BaseModel):
     questions: int
     examples: int
     held_out_documents: list[str] = []
+    # What the collection held (staleness compares it with the collection later); empty in
+    # cards written before hybrid recorded it.
+    documents: dict[str, str] = {}  # document id -> content hash
+    chunk_ids: list[str] = []
 
 
 class RaftSnapshot(BaseModel):
@@ -98,6 +102,7 @@ class AdapterCard(BaseModel):
     pii_gate: PiiGate | None = None
     leak_report: dict[str, Any] | None = None  # splits.split_examples' report, as written
     splits: dict[str, int] = {}
+    feedback_examples: int = 0  # agents' corrections trained on (recipe key ``feedback``)
     hyperparameters: dict[str, Any] = {}  # the recipe's train: section
     metrics: dict[str, float | int | str | None] = {}
     wall_seconds: float | None = None

@@ -18,8 +18,9 @@ from hybrid.config import HybridConfig
 from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
-from hybrid.serve import chat, documents, drafts, verify
+from hybrid.serve import chat, documents, drafts, feedback, verify
 from hybrid.serve.auth import Auth
+from hybrid.serve.budget import TokenBudget
 from hybrid.serve.deps import Services
 from hybrid.serve.metrics import Metrics
 from hybrid.serve.responses import Health
@@ -34,12 +35,27 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
 
     for name in clean_stale(config.index_dir):  # debris of syncs killed before this start
         log.info("removed a killed sync's leftovers in collection %s", name)
-    s = Services(config, engine, Router(config, engine, embedder), Auth(config.serve))
+    ledger, drift = feedback.open_monitoring(config)
+    s = Services(
+        config,
+        engine,
+        Router(config, engine, embedder),
+        Auth(config.serve),
+        ledger=ledger,
+        drift=drift,
+        feedback_budget=TokenBudget(
+            limit_of=lambda _: config.monitor.feedback_per_minute,
+            unit="feedback posts",
+            what="monitor.feedback_per_minute",
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
         engine.close()
+        if ledger is not None:
+            ledger.close()
 
     app = FastAPI(title="hybrid", version="0.1.0", lifespan=lifespan)
     app.state.services = s
@@ -47,6 +63,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     app.include_router(drafts.api)
     app.include_router(verify.api)
     app.include_router(documents.api)
+    app.include_router(feedback.api)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))
@@ -70,6 +87,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
         if not config.serve.metrics_public:
             s.auth.require(s.auth.identify(request), "metrics")
         s.metrics.queue.set(engine.pending())
+        feedback.export_gauges(s)
         return Response(s.metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/", include_in_schema=False)

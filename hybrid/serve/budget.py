@@ -1,4 +1,4 @@
-"""Per-key token budgets: prompt and generated tokens per minute, over a sliding window."""
+"""Per-key budgets over a sliding minute: tokens (prompt and generated), or feedback posts."""
 
 from __future__ import annotations
 
@@ -26,8 +26,14 @@ class TokenBudget:
     ``who.tokens_per_minute - 899`` or more tokens within the last 60 s.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        limit_of: Callable[[Principal], int] = lambda who: who.tokens_per_minute,
+        unit: str = "tokens",
+        what: str = "prompt and generated tokens",
+    ):
+        self._clock, self._limit_of, self._unit, self._what = clock, limit_of, unit, what
         self._spent: dict[str, deque[tuple[float, int]]] = {}
         self._lock = threading.Lock()
 
@@ -37,16 +43,16 @@ class TokenBudget:
 
     def charge(self, who: Principal, tokens: int) -> None:
         """Spend ``tokens`` now, or raise 429 (nothing spent) if the key's minute is full."""
+        limit = self._limit_of(who)
         with self._lock:
             recent = self._recent(who.name)
             used = sum(n for _, n in recent)
-            if used + tokens > who.tokens_per_minute:
-                wait = self._wait(recent, used + tokens - who.tokens_per_minute)
+            if used + tokens > limit:
+                wait = self._wait(recent, used + tokens - limit)
                 raise HTTPException(
                     429,
-                    f"key {who.name!r} would spend {used + tokens} tokens in a minute "
-                    f"(limit {who.tokens_per_minute}: prompt and generated tokens); "
-                    f"retry in {wait} s",
+                    f"key {who.name!r} would spend {used + tokens} {self._unit} in a minute "
+                    f"(limit {limit}: {self._what}); retry in {wait} s",
                     headers={"Retry-After": str(wait)},
                 )
             recent.append((self._clock(), tokens))

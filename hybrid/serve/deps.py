@@ -14,6 +14,8 @@ from hybrid.answer.router import Router
 from hybrid.config import HybridConfig, RouteConfig
 from hybrid.errors import Invalid
 from hybrid.knowledge.embedder import Embedder
+from hybrid.monitor.drift import DriftMonitor
+from hybrid.monitor.ledger import Ledger
 from hybrid.runtime.engine import Engine
 from hybrid.serve.auth import Auth, Principal
 from hybrid.serve.budget import TokenBudget
@@ -29,6 +31,9 @@ class Services:
     answers: Router  # the answer path (hybrid.answer.router), not a FastAPI APIRouter
     auth: Auth
     budget: TokenBudget = field(default_factory=TokenBudget)
+    ledger: Ledger | None = None  # every answer, and the feedback on it (monitor.record)
+    drift: DriftMonitor | None = None
+    feedback_budget: TokenBudget = field(default_factory=TokenBudget)  # set per config
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
     _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)

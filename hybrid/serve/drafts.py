@@ -48,7 +48,7 @@ async def draft(body: DraftRequest, who: Caller, s: ServicesDep) -> dict:
         if note["page"] is not None:
             pages.add(note["page"])
     return {
-        "id": run.id.replace("chatcmpl", "draft"),
+        "id": run.id,
         "route": body.route,
         "draft": draft_text,
         "points": points,

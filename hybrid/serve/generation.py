@@ -18,15 +18,24 @@ from hybrid.errors import Overloaded
 from hybrid.runtime.engine import Event, Ticket
 from hybrid.serve.auth import Principal
 from hybrid.serve.deps import Services
+from hybrid.serve.feedback import record
 from hybrid.serve.schemas import ChatRequest
 
 
 class Run:
     """One generation in flight: composition, ticket, and the asyncio queue of its events."""
 
-    def __init__(self, s: Services, who: Principal, comp: Composition):
-        self.s, self.who, self.comp = s, who, comp
-        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    def __init__(
+        self,
+        s: Services,
+        who: Principal,
+        comp: Composition,
+        question: str = "",
+        kind: Literal["answer", "draft"] = "answer",
+    ):
+        self.s, self.who, self.comp, self.question = s, who, comp, question
+        # The id the client gets, and the ledger's key for feedback on this answer.
+        self.id = f"{'chatcmpl' if kind == 'answer' else 'draft'}-{uuid.uuid4().hex[:24]}"
         self.created = int(time.time())
         self.began = time.perf_counter()
         self.deadline = self.began + s.config.serve.limits.request_timeout_s
@@ -65,7 +74,7 @@ class Run:
             kind,
             max_prompt_tokens=s.config.serve.limits.max_prompt_tokens,
         )
-        run = cls(s, who, comp)
+        run = cls(s, who, comp, messages[-1]["content"], kind)
         s.metrics.similarity.labels(route).observe(comp.best_similarity or 0.0)
         s.metrics.dropped.labels(route).inc(comp.dropped)
         if comp.refused:
@@ -133,7 +142,7 @@ class Run:
         raise HTTPException(502, "generation ended without a result")
 
     async def finish(self, text: str) -> Answer:
-        answer = await run_in_threadpool(self.s.answers.finish, self.comp, text)
+        answer = await run_in_threadpool(self._finish, text)
         m, route = self.s.metrics, self.comp.route
         m.tokens.labels(route, "prompt").inc(self.comp.prompt_tokens)
         m.tokens.labels(route, "completion").inc(self.completion_tokens)
@@ -143,6 +152,12 @@ class Run:
             m.refusals.labels(route).inc()
         for c in answer.citations:
             m.citations.labels(route, str(c["verified"]).lower(), c["origin"]).inc()
+        return answer
+
+    def _finish(self, text: str) -> Answer:
+        """Verify, then ledger the answer before its id reaches the client (one thread hop)."""
+        answer = self.s.answers.finish(self.comp, text)
+        record(self.s, self.id, self.who.name, self.question, self.comp, answer)
         return answer
 
     def usage(self) -> dict:

@@ -66,6 +66,18 @@ class Metrics:
             "hybrid_rejected", "Requests turned away (429/503)", ["reason"], registry=r
         )
         self.queue = Gauge("hybrid_engine_queue", "Requests waiting for the engine", registry=r)
+        self.feedback = Counter(
+            "hybrid_feedback", "Ratings agents gave answers", ["route", "rating"], registry=r
+        )
+        self.drift = Gauge(
+            "hybrid_drift_signal",
+            "Drift signal of the route's recent window against its reference (GET /v1/monitor)",
+            ["route", "signal"],
+            registry=r,
+        )
+        self.drifting = Gauge(
+            "hybrid_drifting", "1 when a drift signal passes its threshold", ["route"], registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

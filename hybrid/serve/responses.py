@@ -195,3 +195,29 @@ class Health(BaseModel):
     queue: int | None = None
     routes: list[str] | None = None  # only where metrics are public
     uptime_s: float | None = None
+
+
+class FeedbackStored(BaseModel):
+    id: int
+    answer_id: str
+    route: str
+    rating: Literal["up", "down"]
+    corrected: bool
+
+
+class RouteDriftReport(BaseModel):
+    """One route's drift: raw signals of the recent window, the changes the thresholds judge
+    (refusals: rise over the reference; verified citations: fall), and the verdict."""
+
+    route: str
+    reference: int
+    window: int
+    signals: dict[str, float | None]
+    changes: dict[str, float | None]
+    thresholds: dict[str, float]
+    drifting: list[str]
+    status: Literal["ok", "drifting", "warming up"]
+
+
+class MonitorReport(BaseModel):
+    routes: list[RouteDriftReport]

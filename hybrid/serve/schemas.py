@@ -95,3 +95,18 @@ class VerifyRequest(BaseModel):
         if not value.strip():
             raise ValueError("the text is blank")
         return value
+
+
+class FeedbackRequest(BaseModel):
+    """An agent's rating of an answer, by the id its response carried."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer_id: str = Field(min_length=1, max_length=100)
+    rating: Literal["up", "down"]
+    correction: str | None = None  # the answer it should have been (a training example)
+    comment: str | None = None  # over monitor.max_*_chars: 413, not 422 (the size, not shape)
+
+    @field_validator("correction", "comment")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value is None or value.strip() else None

@@ -1,0 +1,1 @@
+"""The feedback loop: the answer ledger, drift per route, and adapter staleness."""
