@@ -19,7 +19,7 @@ FLOORS = [
     {"datasets"},
     {"answer"},
     {"behaviour"},
-    {"evals"},
+    {"evals", "integrations"},
     {"serve"},
     {"cli"},
 ]
