@@ -108,6 +108,14 @@ def _build_version(
         index=config.index.model_dump(),
         synced_at=now,
         created_at=meta.get("created_at", now),
+        # What the sync that made this version did (the owners' page shows it).
+        last_sync={
+            "at": now,
+            "added": report.added,
+            "updated": report.updated,
+            "removed": report.removed,
+            "failed": report.failed,
+        },
     )
     store.write_meta(db, meta)
     db.commit()

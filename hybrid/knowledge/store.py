@@ -102,6 +102,16 @@ class DocumentRecord(BaseModel):
     origin: str | None = None  # "api:..." or "folder:..."; None: indexed before origins were kept
 
 
+class LastSync(BaseModel):
+    """What the sync that published a version did, by document id."""
+
+    at: float
+    added: list[str] = []
+    updated: list[str] = []
+    removed: list[str] = []
+    failed: dict[str, str] = {}  # document -> reason (the rest was indexed)
+
+
 class CollectionMeta(BaseModel):
     """A version's build settings (``meta`` table). ``chunking`` and ``index`` are the config
     sections as built, kept as written: an older index still opens under a newer config."""
@@ -114,6 +124,7 @@ class CollectionMeta(BaseModel):
     synced_at: float | None = None
     created_at: float | None = None
     next_faiss_id: int = 0
+    last_sync: LastSync | None = None  # None: built before hybrid kept it
 
 
 class CollectionInfo(BaseModel):

@@ -18,7 +18,7 @@ from hybrid.config import HybridConfig
 from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
-from hybrid.serve import chat, documents, drafts, feedback, verify
+from hybrid.serve import chat, documents, drafts, feedback, owners, verify
 from hybrid.serve.auth import Auth
 from hybrid.serve.budget import TokenBudget
 from hybrid.serve.deps import Services
@@ -64,6 +64,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     app.include_router(verify.api)
     app.include_router(documents.api)
     app.include_router(feedback.api)
+    app.include_router(owners.api)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))

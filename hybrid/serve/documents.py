@@ -76,6 +76,7 @@ def show(collection: str, who: Caller, s: ServicesDep) -> dict:
         "chunks": info.chunks,
         "last_sync": info.last_sync,
         "embedder": info.meta.embedder,
+        "sync": info.meta.last_sync.model_dump() if info.meta.last_sync else None,
     }
 
 

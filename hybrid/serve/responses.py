@@ -163,6 +163,16 @@ class DocumentInfo(BaseModel):
     origin: str  # folder, api, or unknown (indexed before origins were kept)
 
 
+class SyncSummary(BaseModel):
+    """What the sync that published the live version did (any sync: folder or upload)."""
+
+    at: float
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    failed: dict[str, str]  # document -> reason; the rest was indexed
+
+
 class CollectionInfo(BaseModel):
     collection: str
     version: str | None
@@ -170,6 +180,7 @@ class CollectionInfo(BaseModel):
     chunks: int
     last_sync: float | None
     embedder: str | None
+    sync: SyncSummary | None = None  # None: built before hybrid kept the report
 
 
 class Uploaded(BaseModel):
@@ -221,3 +232,46 @@ class RouteDriftReport(BaseModel):
 
 class MonitorReport(BaseModel):
     routes: list[RouteDriftReport]
+
+
+class PreviewHit(BaseModel):
+    n: int
+    collection: str
+    document: str
+    pages: str | None
+    heading: str
+    text: str
+    score: float
+    similarity: float | None
+    chunk_id: str
+
+
+class Preview(BaseModel):
+    """What the route would put before the model for this question, and whether it refuses."""
+
+    route: str
+    refused: bool
+    best_similarity: float | None
+    hits: list[PreviewHit]
+
+
+class SourceStaleness(BaseModel):
+    collection: str
+    trained_version: str | None
+    current_version: str | None
+    documents_changed: float | None
+    chunks_changed: float | None
+    stale: bool | None
+    note: str
+
+
+class AdapterInfo(BaseModel):
+    name: str
+    base_model: str
+    created_at: str
+    routes: list[str]  # the routes that answer with it
+    staleness: list[SourceStaleness]  # empty: not RAFT-trained, nothing to compare
+
+
+class AdapterList(BaseModel):
+    adapters: list[AdapterInfo]

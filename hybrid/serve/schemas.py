@@ -110,3 +110,19 @@ class FeedbackRequest(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value if value is None or value.strip() else None
+
+
+class PreviewRequest(BaseModel):
+    """A question whose retrieval to preview on a route (no generation)."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=4000)
+    route: str = "support"
+    collections: list[CollectionName] | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is blank")
+        return value

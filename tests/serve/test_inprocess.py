@@ -116,3 +116,31 @@ def test_every_route_documents_its_response(api):
     for (path, method), model in expected.items():
         ok = paths[path][method]["responses"].get("200") or paths[path][method]["responses"]["201"]
         assert json.dumps(ok).count(f"#/components/schemas/{model}") >= 1, (path, method)
+
+
+def test_retrieval_preview_shows_what_the_model_would_read(api):
+    client, engine = api
+    reply = client.post("/v1/retrieve", json={"question": REFUND, "route": "support"})
+    assert reply.status_code == 200, reply.text
+    preview = reply.json()
+    assert not preview["refused"] and preview["hits"][0]["document"] == "refunds.md"
+    assert "14 days" in preview["hits"][0]["text"] and preview["hits"][0]["n"] == 1
+    assert not engine.asked  # nothing generated
+    off = client.post("/v1/retrieve", json={"question": "Who painted the Mona Lisa?"})
+    assert off.json()["refused"]
+    blank = client.post("/v1/retrieve", json={"question": "  "})
+    assert blank.status_code == 422 and "question" in blank.text
+
+
+def test_collection_info_carries_the_last_sync_report(api, tmp_path):
+    client, _ = api
+    sync = client.get("/v1/collections/shop").json()["sync"]
+    assert sorted(sync["added"]) == sorted(THREE_DOCS) and sync["failed"] == {}
+    put = client.put("/v1/collections/shop/documents/gifts.md", content=b"Gift cards never expire.")
+    assert put.status_code == 201
+    sync = client.get("/v1/collections/shop").json()["sync"]
+    assert sync["added"] == ["gifts.md"] and not sync["updated"]
+    assert client.get("/owners").text.startswith("<!doctype html>")
+    [answerer] = client.get("/v1/adapters").json()["adapters"]  # the shipped one
+    assert answerer["name"] == "answerer" and len(answerer["staleness"]) == 3  # RAFT sources
+    assert all("not in" in s["note"] for s in answerer["staleness"])  # not in this index

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hybrid.monitor.ledger import Ledger
 from tests.conftest import REPO
 from tests.serve.conftest import KEYS, Server
 
@@ -34,7 +35,9 @@ def chromium() -> str:
     return path
 
 
-def test_page_streams_an_answer_and_opens_cited_snippets(server: Server, tmp_path: Path):
+def test_page_streams_an_answer_and_opens_cited_snippets(
+    server: Server, tmp_path: Path, index_dir: Path
+):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
@@ -81,6 +84,43 @@ def test_page_streams_an_answer_and_opens_cited_snippets(server: Server, tmp_pat
         rows = page.locator(".docrow").all_inner_texts()
         assert any(r.startswith("returns-policy.md") and r.endswith("folder") for r in rows), rows
         assert not any("contracts" in t for t in page.locator("#documents .meta").all_inner_texts())
+        assert errors == []
+
+        # The conversation as a person uses it: Enter sends (Shift+Enter is a new line), the
+        # answer is rendered Markdown without any HTML from the text, and it can be rated.
+        page.fill("#key", KEYS["admin"])
+        page.dispatch_event("#key", "change")
+        page.wait_for_function("document.querySelector('#route').options.length > 1")
+        page.select_option("#route", "support")
+        page.click("#clear")
+        assert page.locator(".msg").count() == 0
+        page.fill("#question", "How long do I have to return a sale item?")
+        page.press("#question", "Shift+Enter")
+        assert page.locator(".msg").count() == 0  # a new line, not a send
+        page.press("#question", "Enter")
+        page.wait_for_selector(".msg.assistant .rate", timeout=120_000)
+        answer = page.locator(".msg.assistant").last
+        assert answer.locator(".mark").count() >= 1  # [n] as a clickable badge
+        assert page.locator(".cite .snip").first.is_visible()  # the snippet, no click needed
+        markdown = "### Sale items\n**14 days** <img src=x onerror=alert(1)>\n- one\n- two [2]"
+        rendered = page.evaluate(
+            """(text) => { const box = document.createElement('div');
+            box.appendChild(renderMarkdown(text));
+            const n = (tag) => box.querySelectorAll(tag).length;
+            return {h: n('h4'), b: box.querySelector('strong').textContent, img: n('img'),
+                    li: n('li'), text: box.textContent}; }""",
+            markdown,
+        )
+        assert rendered["h"] == 1 and rendered["b"] == "14 days" and rendered["li"] == 2
+        assert rendered["img"] == 0 and "<img src=x" in rendered["text"]  # shown, not parsed
+        answer_id = answer.get_attribute("data-answer-id")
+        answer.locator(".rate .down").click()
+        answer.locator(".rate .correction").fill("Sale items can be returned within 14 days.")
+        answer.locator(".rate .send-feedback").click()
+        page.wait_for_selector(".rate .thanks")
+        ledger = Ledger(index_dir.with_name(index_dir.name + ".ledger.sqlite"))
+        stored = {a.id: f for f, a in ledger.feedback()}
+        assert stored[answer_id].correction == "Sale items can be returned within 14 days."
         assert errors == []
 
         SCREENSHOTS.mkdir(exist_ok=True)
