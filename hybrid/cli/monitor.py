@@ -94,10 +94,9 @@ def monitor(
         out.print(f"no ledger at {path}: the server has recorded no answers yet")
         return
     config = ctx.obj.config().monitor
-    routes = [route] if route else ledger.routes()
+    thresholds = config.thresholds.model_dump()
     histories = {}
-    table = Table("route", "answers", "status", *SIGNALS)
-    for name in routes:
+    for name in [route] if route else ledger.routes():
         observed = [
             Observation.of(a, rating)
             for a, rating in ledger.answers(name)
@@ -105,20 +104,25 @@ def monitor(
         ]
         histories[name] = replay(name, observed, config, every)
         if not histories[name]:
-            table.add_row(name, str(len(observed)), "warming up", *("-" for _ in SIGNALS))
+            out.print(
+                f"{name}: warming up ({len(observed)} answers; the reference is the first "
+                f"{config.reference_size})"
+            )
             continue
         last = histories[name][-1][1]
-        cells = [
-            "-"
-            if last.changes[s] is None
-            else f"{last.changes[s]:.3f}" + (" !" if s in last.drifting else "")
-            for s in SIGNALS
-        ]
-        table.add_row(name, str(len(observed)), last.status, *cells)
-    out.print(table)
-    out.print("changes vs the reference; ! past its threshold (monitor.thresholds)")
+        out.print(f"{name}: {last.status} ({len(observed)} answers; window {last.window})")
+        table = Table("signal", "change", "threshold", "")
+        for signal in SIGNALS:
+            value = last.changes[signal]
+            table.add_row(
+                signal,
+                "-" if value is None else f"{value:.3f}",
+                f"{thresholds[signal]:g}",
+                "past" if signal in last.drifting else "",
+            )
+        out.print(table)
     if any(histories.values()):
-        _plot(histories, config.thresholds.model_dump(), plot)
+        _plot(histories, thresholds, plot)
         out.print(f"wrote {plot}")
 
 
