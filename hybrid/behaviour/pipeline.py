@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
@@ -104,17 +105,15 @@ def _with_feedback(
     into the training split only; the card counts them."""
     examples = read_examples(DataConfig(path=feedback.path, format="chat"))
     gate(scan_for_pii(examples, redactor, progress=progress), allow_pii)
-    data = [
-        *prepared.card.get("data", []),
-        {
-            "path": str(feedback.path),
-            "sha256": file_sha256(feedback.path),
-            "examples": len(examples),
-        },
-    ]
+    data = [*prepared.card.get("data", []), _data_file(feedback.path, len(examples))]
     card = prepared.card | {"data": data, "feedback_examples": len(examples) * feedback.repeat}
     train = prepared.train + examples * feedback.repeat
     return Prepared(train, prepared.validation, prepared.test, card)
+
+
+def _data_file(path: Path, examples: int | None = None) -> dict:
+    """A card's record of a training file: by content, so a changed file shows."""
+    return {"path": str(path), "sha256": file_sha256(path), "examples": examples}
 
 
 def _prepare_plain(
@@ -140,13 +139,7 @@ def _prepare_plain(
         split.validation,
         split.test,
         {
-            "data": [
-                {
-                    "path": str(config.data.path),
-                    "sha256": file_sha256(config.data.path),
-                    "examples": len(examples),
-                }
-            ],
+            "data": [_data_file(config.data.path, len(examples))],
             "redaction": redaction,
             "pii_gate": {"findings": findings, "allow_pii_reason": allow_pii},
             "leak_report": split.leak_report,
@@ -178,7 +171,7 @@ def _prepare_raft(
         validation,
         raft.test,
         {
-            "data": [{"path": str(p), "sha256": file_sha256(p)} for p in paths if p.is_file()],
+            "data": [_data_file(p) for p in paths if p.is_file()],
             "raft": config.raft.model_dump(mode="json")
             | {
                 "snapshot": raft.snapshot,
