@@ -49,3 +49,4 @@ eval: install
 bench: install
 	$(PY) benchmarks/bench_index.py
 	$(PY) benchmarks/bench_serve.py
+	$(PY) benchmarks/bench_monitor.py
