@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +16,12 @@ from hybrid.behaviour.data import Example, Message, read_examples
 from hybrid.behaviour.splits import split_examples
 from hybrid.behaviour.train import TrainResult, train_adapter
 from hybrid.config import DataConfig, FeedbackData, HybridConfig
-from hybrid.models.base import EMBEDDED_LICENCE, EMBEDDED_LLM, base_model_hash
+from hybrid.models.base import (
+    EMBEDDED_LICENCE,
+    EMBEDDED_LLM,
+    base_model_hash,
+    check_quantization,
+)
 from hybrid.models.cards import AdapterCard, Finding, file_sha256, write_card
 
 if TYPE_CHECKING:  # heavy: imported where used
@@ -187,24 +194,48 @@ def _prepare_raft(
     )
 
 
+def distributed():
+    """accelerate's process state under torchrun / accelerate launch (WORLD_SIZE > 1), else
+    None. CPU ranks talk over gloo, CUDA ranks over NCCL; HF Trainer shares this state."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from accelerate import PartialState
+
+    from hybrid.precision import best_device
+
+    return PartialState(cpu=best_device() == "cpu")
+
+
 def run_training(
     config: HybridConfig,
     allow_pii: str | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """The whole `hybrid train` job for one recipe; returns where the adapter went."""
+    """The whole `hybrid train` job for one recipe; returns where the adapter went.
+
+    Under ``torchrun`` / ``accelerate launch`` (WORLD_SIZE > 1) every rank trains its share of
+    each batch (data parallel, HF Trainer's DDP); rank 0 prepares the data first (the others
+    then find the RAFT indexes built), and only rank 0 writes the adapter, its card and logs.
+    """
     if allow_pii is not None and not allow_pii.strip():
         raise ValueError('--allow-pii needs a reason, e.g. --allow-pii "synthetic names only"')
     started = time.perf_counter()
     train_cfg = config.train
+    check_quantization(train_cfg.quantization)  # before minutes of data preparation
     adapter_dir = train_cfg.adapters_dir / train_cfg.adapter_name
-    prepared = prepare_data(config, allow_pii, progress)
+    ranks = distributed()
+    main = ranks is None or ranks.is_main_process
+    with ranks.main_process_first() if ranks is not None else nullcontext():
+        prepared = prepare_data(config, allow_pii, progress and main)
     if not prepared.train:
         raise ValueError("the training split is empty")
-    if adapter_dir.exists() and not resume:
+    if main and adapter_dir.exists() and not resume:
         shutil.rmtree(adapter_dir)  # a fresh run replaces the old artefact
-    adapter_dir.mkdir(parents=True, exist_ok=True)
+    if main:
+        adapter_dir.mkdir(parents=True, exist_ok=True)
+    if ranks is not None:
+        ranks.wait_for_everyone()
     result = train_adapter(
         train_cfg,
         _conversations(prepared.train),
@@ -213,6 +244,8 @@ def run_training(
         resume,
         progress,
     )
+    if not main:
+        return result
     shutil.rmtree(adapter_dir / "checkpoints", ignore_errors=True)  # the best one is saved
     embedded = train_cfg.base_model == EMBEDDED_LLM
     card = {

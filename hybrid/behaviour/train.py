@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from hybrid.behaviour.masking import tokenise
 from hybrid.config import TrainConfig
 from hybrid.models.base import load_base, lora_targets
 from hybrid.precision import best_device
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -117,7 +120,12 @@ def build_trainer(
     from transformers import EarlyStoppingCallback
 
     torch.manual_seed(config.seed)
-    model, tokenizer = load_base(config.base_model, config.dtype)
+    model, tokenizer = load_base(config.base_model, config.dtype, quantization=config.quantization)
+    if config.quantization != "none":
+        from peft import prepare_model_for_kbit_training
+
+        # fp32 norms and an input-grad hook, so LoRA trains through the frozen 4-bit layers.
+        model = prepare_model_for_kbit_training(model, config.gradient_checkpointing)
     lora = LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,
@@ -178,6 +186,7 @@ def train_adapter(
         "wall_seconds": round(time.perf_counter() - started, 1),
         "device": str(model.device),
         "dtype": str(model.dtype).removeprefix("torch."),
+        "quantization": config.quantization,
     }
     # PEFT trains the adapter in fp32 on a bf16 base; it serves in the base's dtype, so store it
     # that way (half the size: the shipped answerer is a file in the repository).
@@ -185,6 +194,23 @@ def train_adapter(
     for parameter in model.parameters():
         if parameter.requires_grad:
             parameter.data = parameter.data.to(base_dtype)
-    model.save_pretrained(adapter_dir)
-    tokenizer.save_pretrained(adapter_dir)
+    metrics["adapter_sha256"] = adapter_digest(model)  # equal on every rank after DDP
+    log.info(
+        "rank %d: adapter weights sha256 %s", trainer.args.process_index, metrics["adapter_sha256"]
+    )
+    if trainer.is_world_process_zero():  # data parallel: one rank writes
+        model.save_pretrained(adapter_dir)
+        tokenizer.save_pretrained(adapter_dir)
     return TrainResult(adapter_dir, metrics)
+
+
+def adapter_digest(model) -> str:
+    """sha256 over the trainable (LoRA) tensors in name order: ranks that agree match."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, parameter in sorted(model.named_parameters()):
+        if parameter.requires_grad:
+            digest.update(name.encode())
+            digest.update(parameter.detach().to(torch.float32).cpu().numpy().tobytes())
+    return digest.hexdigest()

@@ -111,18 +111,58 @@ def base_model_hash(name: str) -> str:
     return digest.hexdigest()
 
 
-def load_base(name: str, dtype: DType = "auto", device: str | None = None):
-    """(model, tokenizer) on the best device, bf16 where fast, SDPA attention.
+def check_quantization(quantization: str, device: str | None = None) -> None:
+    """Refuse 4-bit loading where it cannot run: bitsandbytes NF4 needs CUDA and the package.
+
+    Called before any data is prepared, so a QLoRA recipe on the wrong machine fails at once.
+    """
+    if quantization == "none":
+        return
+    device = device or best_device()
+    if not device.startswith("cuda"):
+        raise ValueError(
+            f"train.quantization: {quantization!r} (QLoRA: a 4-bit base) needs a CUDA GPU; this "
+            f"machine trains on {device!r}. Use quantization: none here."
+        )
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ImportError(
+            f"train.quantization: {quantization!r} needs bitsandbytes: pip install bitsandbytes"
+        )
+
+
+def load_base(
+    name: str, dtype: DType = "auto", device: str | None = None, quantization: str = "none"
+):
+    """(model, tokenizer) on the best device, bf16 where fast, SDPA attention; with
+    ``quantization="nf4"`` the base is loaded in 4 bits (NF4, double quantisation, bf16
+    compute) for QLoRA.
 
     Example: ``model, tokenizer = load_base("embedded:SmolLM2-135M-Instruct")``
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device or best_device()
+    check_quantization(quantization, device)
     path = resolve_base(name)
-    model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=resolve_dtype(dtype, device), attn_implementation="sdpa"
-    ).to(device)
+    if quantization == "nf4":
+        from transformers import BitsAndBytesConfig
+
+        four_bit = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            path, quantization_config=four_bit, dtype=torch.bfloat16,
+            attn_implementation="sdpa", device_map={"": device},
+        )  # fmt: skip
+    else:
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=resolve_dtype(dtype, device), attn_implementation="sdpa"
+        ).to(device)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -126,3 +126,27 @@ def test_a_card_that_is_not_one_names_the_file_and_field(tmp_path):
     # a newer hybrid's keys are kept, not refused
     (tmp_path / "card.json").write_text(json.dumps({"name": "a", "base_model": "x", "new": 1}))
     assert read_card(tmp_path).model_extra == {"new": 1}
+
+
+def test_qlora_is_refused_where_it_cannot_run(tmp_path, monkeypatch):
+    from hybrid.behaviour.pipeline import run_training
+    from hybrid.config import parse_config
+    from hybrid.models.base import check_quantization
+
+    check_quantization("none", "cpu")  # plain LoRA: anywhere
+    with pytest.raises(ValueError, match=r"train\.quantization: 'nf4' .* needs a CUDA GPU"):
+        check_quantization("nf4", "cpu")
+    # On a CUDA machine without bitsandbytes: an install hint, not a traceback from inside.
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="pip install bitsandbytes"):
+        check_quantization("nf4", "cuda")
+    monkeypatch.undo()
+    recipe = parse_config(
+        {
+            "data": {"path": str(tmp_path / "never-read.jsonl")},
+            "train": {"quantization": "nf4", "adapters_dir": str(tmp_path / "adapters")},
+        }
+    )
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):  # before any data is read
+        run_training(recipe, progress=False)
+    assert not (tmp_path / "adapters").exists()
