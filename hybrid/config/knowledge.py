@@ -37,13 +37,16 @@ class ChunkingConfig(Strict):
 
 
 class IndexConfig(Strict):
-    """The FAISS structure: exact flat search by default, HNSW or IVF for large collections."""
+    """The FAISS structure: exact flat search by default; HNSW or IVF for large collections;
+    IVF-PQ (product-quantised lists, ~1/32 of the memory) for tens of millions of chunks."""
 
-    kind: Literal["flat", "hnsw", "ivf"] = "flat"
+    kind: Literal["flat", "hnsw", "ivf", "ivfpq"] = "flat"
     hnsw_m: int = Field(32, ge=4, le=256)
     hnsw_ef_search: int = Field(64, ge=1)
     ivf_nlist: int = Field(256, ge=1)
     ivf_nprobe: int = Field(16, ge=1)
+    pq_m: int = Field(48, ge=1)  # sub-vectors per vector (must divide the dimension): 48 bytes
+    pq_nbits: int = Field(8, ge=4, le=12)  # bits per sub-vector code
 
 
 class IngestConfig(Strict):

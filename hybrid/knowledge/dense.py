@@ -1,7 +1,8 @@
 """FAISS indexes with explicit int64 ids: build, update in place, filtered search.
 
-Flat and HNSW sit in an IndexIDMap2; IVF keeps ids natively in its inverted lists (with a
-hashtable direct map, so vectors can be reconstructed and removed by id).
+Flat and HNSW sit in an IndexIDMap2; IVF and IVF-PQ keep ids natively in their inverted lists
+(with a hashtable direct map, so vectors can be reconstructed and removed by id; IVF-PQ gives
+back its quantised approximation).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import faiss
 import numpy as np
 
 from hybrid.config import IndexConfig
+from hybrid.errors import Invalid
 
 
 def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None) -> faiss.Index:
@@ -25,12 +27,31 @@ def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None)
     else:
         n = 0 if training is None else len(training)
         nlist = max(1, min(config.ivf_nlist, n // 39))
-        inner = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        quantizer = faiss.IndexFlatIP(dim)
+        if config.kind == "ivfpq":
+            _check_pq(dim, n, config)
+            inner = faiss.IndexIVFPQ(
+                quantizer, dim, nlist, config.pq_m, config.pq_nbits, faiss.METRIC_INNER_PRODUCT
+            )
+        else:
+            inner = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         inner.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct + remove by id
         if n:
             inner.train(training)
         return inner
     return faiss.IndexIDMap2(inner)
+
+
+def _check_pq(dim: int, n: int, config: IndexConfig) -> None:
+    if dim % config.pq_m:
+        raise Invalid(f"index.pq_m: {config.pq_m} does not divide the dimension {dim}")
+    needed = 39 * 2**config.pq_nbits  # FAISS's advice: 39 points per centroid
+    if n and n < needed:
+        raise Invalid(
+            f"index.kind ivfpq: the first sync brings {n} vectors, and product quantisation "
+            f"trains {2**config.pq_nbits} centroids per sub-vector (at least {needed} vectors). "
+            "Start the collection as flat or ivf, or sync more documents at once."
+        )
 
 
 def _inner(index: faiss.Index) -> faiss.Index:
@@ -74,7 +95,7 @@ def add(
     """Add vectors; returns the index to use from now on (IVF is created trained, on first use)."""
     if len(ids) == 0:
         return index
-    if config.kind == "ivf" and not _inner(index).is_trained:
+    if config.kind in ("ivf", "ivfpq") and not _inner(index).is_trained:
         index = new_index(index.d, config, training=vectors)
     index.add_with_ids(vectors, ids)
     return index
