@@ -12,6 +12,7 @@ from hybrid.cli import (  # noqa: F401  (registers the commands)
     knowledge,
     monitor,
     serve,
+    triage,
     verify,
 )
 from hybrid.cli.common import app

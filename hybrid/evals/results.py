@@ -127,7 +127,32 @@ class DraftsResult(BaseModel):
     cases: list[DraftCase]
 
 
-Result = GridResult | RetrievalResult | RedactionResult | DraftsResult
+class TriageArm(BaseModel):
+    """One arm of ``hybrid eval triage`` on the held-out tickets."""
+
+    arm: str
+    n: int
+    intent_macro_f1: float
+    category_macro_f1: float
+    accuracy: float
+    latency_p50_ms: float  # one ticket at a time, on the machine that ran the eval
+    latency_p95_ms: float
+
+
+class TriageResult(BaseModel):
+    """``hybrid eval triage``: the arms side by side on one split."""
+
+    dataset: str
+    train: int
+    held_out: int
+    intents: int
+    categories: int
+    seed: int
+    arms: list[TriageArm]
+    lora_training: dict[str, Any] | None = None  # steps, losses, wall time
+
+
+Result = GridResult | RetrievalResult | RedactionResult | DraftsResult | TriageResult
 
 
 def write(result: Result, path: Path) -> Path:

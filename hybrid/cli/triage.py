@@ -1,0 +1,108 @@
+"""`hybrid eval triage`: the triage classifier against its baselines on held-out tickets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from hybrid.cli.common import eval_app, out
+
+
+@eval_app.command("triage")
+def eval_triage(
+    ctx: typer.Context,
+    data: Path = typer.Option(
+        ..., help="Bitext CSV, e.g. ../shared/data/support/bitext_customer_support.csv."
+    ),
+    arms: str = typer.Option("lora,embedding,zero-shot", help="Comma-separated arms."),
+    held_out: float = typer.Option(0.15, help="Share of each intent's tickets held out."),
+    seed: int = typer.Option(0),
+    steps: int = typer.Option(400, help="Training steps of the LoRA classifier."),
+    zero_shot_limit: int = typer.Option(
+        60, help="Held-out tickets the zero-shot arm answers (it generates: slow on a CPU)."
+    ),
+    adapter: Path = typer.Option(Path("adapters/triage"), help="Where the classifier goes."),
+    output: Path = typer.Option(Path("evals/results/triage.json")),
+) -> None:
+    """Macro-F1 over intents and categories, accuracy and latency per ticket, per arm, plus a
+    confusion matrix PNG of the best arm."""
+    from hybrid.behaviour.classifier import Labelled
+    from hybrid.behaviour.redact import Redactor
+    from hybrid.cli.knowledge import embedder_for
+    from hybrid.config import LoraSettings, TrainConfig
+    from hybrid.evals import results, triage
+
+    chosen = [a.strip() for a in arms.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in triage.ARMS]
+    if unknown or not chosen:
+        raise ValueError(f"--arms: unknown {unknown or arms!r}; known: {list(triage.ARMS)}")
+    if not 0 < held_out < 1:
+        raise ValueError(f"--held-out must be between 0 and 1, got {held_out}")
+    config = ctx.obj.config()
+    tickets = triage.read_bitext(data)
+    train, test = triage.split(tickets, held_out, seed)
+    categories = {t.intent: t.category for t in tickets}
+    # Training text is redacted (order numbers, names, ...); held-out tickets stay as written.
+    redactor = Redactor(config.redaction)
+    redacted = [redactor.redact_example([t.text]).turns[0] for t in train]
+    rows = [Labelled(text, t.intent) for text, t in zip(redacted, train)]
+    validation = [r for r in rows if triage.fraction(r.text, seed + 1) < 0.05]
+    fit = [r for r in rows if r not in validation]
+    found, predictions, training = [], {}, None
+    if "lora" in chosen:
+        train_cfg = TrainConfig(
+            base_model=config.runtime.base_model,
+            adapter_name="triage",
+            max_steps=steps,
+            batch_size=16,
+            learning_rate=5e-4,
+            max_length=96,
+            eval_steps=100,
+            early_stopping_patience=3,
+            lora=LoraSettings(r=16, alpha=32, dropout=0.0, target_modules="all-linear"),
+        )
+        preds, latencies, training = triage.lora_arm(
+            fit, validation, test, train_cfg, adapter, True
+        )
+        found.append(triage.score("lora", test, preds, latencies, categories))
+        predictions["lora"] = preds
+    if "embedding" in chosen:
+        preds, latencies = triage.embedding_arm(fit, test, embedder_for(config))
+        found.append(triage.score("embedding", test, preds, latencies, categories))
+        predictions["embedding"] = preds
+    if "zero-shot" in chosen:
+        sample = test[:: max(1, len(test) // zero_shot_limit)][:zero_shot_limit]
+        preds, latencies = triage.zero_shot_arm(
+            sample, sorted(categories), config.runtime.base_model
+        )
+        found.append(triage.score("zero-shot", sample, preds, latencies, categories))
+    result = results.TriageResult(
+        dataset=str(data),
+        train=len(fit),
+        held_out=len(test),
+        intents=len(categories),
+        categories=len(set(categories.values())),
+        seed=seed,
+        arms=found,
+        lora_training=training,
+    )
+    table = Table("arm", "n", "intent macro-F1", "category macro-F1", "accuracy", "p50 ms")
+    for a in found:
+        table.add_row(
+            a.arm, str(a.n), f"{a.intent_macro_f1:.3f}", f"{a.category_macro_f1:.3f}",
+            f"{a.accuracy:.3f}", f"{a.latency_p50_ms:.1f}",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"wrote {results.write(result, output)}")
+    if not predictions:
+        return  # zero-shot alone: a sample, no full confusion matrix
+    best = max((a for a in found if a.arm in predictions), key=lambda a: a.intent_macro_f1)
+    chart = triage.confusion_png(
+        [t.intent for t in test],
+        predictions[best.arm],
+        f"triage, {best.arm}: intent macro-F1 {best.intent_macro_f1:.3f} (n={best.n})",
+        output.with_suffix(".png"),
+    )
+    out.print(f"wrote {chart}")
