@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from hybrid.cli.common import eval_app, out
+from hybrid.cli.common import app, eval_app, out
+
+
+@app.command("triage")
+def triage_ticket(
+    ctx: typer.Context,
+    ticket: Path = typer.Argument(..., help="A text file holding the ticket, or - for stdin."),
+    draft: bool = typer.Option(True, help="Also draft a cited reply through triage.route."),
+) -> None:
+    """Classify a support ticket (intent, category, team, summary) and draft a cited reply."""
+    from hybrid.answer.triage import Triager
+
+    config = ctx.obj.config()
+    if config.triage is None:
+        raise ValueError("the recipe has no triage: section (see configs/triage.yaml)")
+    text = sys.stdin.read() if str(ticket) == "-" else ticket.read_text(encoding="utf-8")
+    found = Triager.load(config.triage).triage(text)
+    result = dict(found.__dict__) | {"draft": None}
+    if draft and config.triage.route is not None:
+        from hybrid.answer.router import Router
+        from hybrid.cli.knowledge import embedder_for
+        from hybrid.runtime import create_engine
+
+        engine = create_engine(config.runtime)
+        try:
+            router = Router(config, engine, embedder_for(config))
+            answer = router.answer(config.triage.route, [{"role": "user", "content": text}])
+        finally:
+            engine.close()
+        result["draft"] = {"text": answer.text, "citations": list(answer.citations)}
+    out.print_json(json.dumps(result, default=list))
 
 
 @eval_app.command("triage")
@@ -33,6 +65,7 @@ def eval_triage(
     from hybrid.cli.knowledge import embedder_for
     from hybrid.config import LoraSettings, TrainConfig
     from hybrid.evals import results, triage
+    from hybrid.models.cards import AdapterCard, DataFile, file_sha256, write_card
 
     chosen = [a.strip() for a in arms.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in triage.ARMS]
@@ -68,6 +101,16 @@ def eval_triage(
         )
         found.append(triage.score("lora", test, preds, latencies, categories))
         predictions["lora"] = preds
+        # What serving needs beside the PEFT files: the intents' categories and provenance.
+        (adapter / "categories.json").write_text(json.dumps(categories, indent=1) + "\n")
+        card = AdapterCard(
+            name="triage",
+            base_model=train_cfg.base_model,
+            data=[DataFile(path=str(data), sha256=file_sha256(data), examples=len(fit))],
+            hyperparameters=train_cfg.model_dump(mode="json"),
+            metrics=training,
+        )
+        write_card(adapter, card)
     if "embedding" in chosen:
         preds, latencies = triage.embedding_arm(fit, test, embedder_for(config))
         found.append(triage.score("embedding", test, preds, latencies, categories))

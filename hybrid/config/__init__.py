@@ -36,11 +36,13 @@ from hybrid.config.routes import (
 )
 from hybrid.config.runtime import ANSWERER, EMBEDDED_BASE, OpenAIBackend, RuntimeConfig
 from hybrid.config.serving import ApiKey, LimitsConfig, Role, ServeConfig
+from hybrid.config.triage import DEFAULT_TEAMS, TriageConfig
 
 __all__ = [
     "ANSWERER",
     "DEFAULT_PII",
     "DEFAULT_ROUTES",
+    "DEFAULT_TEAMS",
     "EMBEDDED_BASE",
     "NAME",
     "ApiKey",
@@ -72,6 +74,7 @@ __all__ = [
     "ServeConfig",
     "SplitConfig",
     "TrainConfig",
+    "TriageConfig",
     "VerifyConfig",
     "check_name",
     "load_config",

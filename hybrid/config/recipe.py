@@ -24,6 +24,7 @@ from hybrid.config.names import check_name
 from hybrid.config.routes import DEFAULT_ROUTES, RouteConfig
 from hybrid.config.runtime import RuntimeConfig
 from hybrid.config.serving import ServeConfig
+from hybrid.config.triage import TriageConfig
 from hybrid.schema import describe
 
 
@@ -41,6 +42,7 @@ class HybridConfig(KnowledgeConfig):
     routes: dict[str, RouteConfig] = DEFAULT_ROUTES
     serve: ServeConfig = ServeConfig()
     monitor: MonitorConfig = MonitorConfig()
+    triage: TriageConfig | None = None
 
     @property
     def knowledge(self) -> KnowledgeConfig:
@@ -66,6 +68,11 @@ class HybridConfig(KnowledgeConfig):
 
     @model_validator(mode="after")
     def _routes_consistent(self) -> HybridConfig:
+        if self.triage is not None and self.triage.route not in (None, *self.routes):
+            raise ValueError(
+                f"triage.route: {self.triage.route!r} is not in routes "
+                f"(known: {sorted(self.routes)})"
+            )
         for source in self.raft.sources if self.raft is not None else ():
             if source.route not in self.routes:
                 raise ValueError(

@@ -14,11 +14,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hybrid.answer.router import Router
+from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig
 from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
-from hybrid.serve import chat, documents, drafts, feedback, owners, verify
+from hybrid.serve import chat, documents, drafts, feedback, owners, triage, verify
 from hybrid.serve.auth import Auth
 from hybrid.serve.budget import TokenBudget
 from hybrid.serve.deps import Services
@@ -43,6 +44,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
         Auth(config.serve),
         ledger=ledger,
         drift=drift,
+        triager=Triager.load(config.triage) if config.triage is not None else None,
         feedback_budget=TokenBudget(
             limit_of=lambda _: config.monitor.feedback_per_minute,
             unit="feedback posts",
@@ -65,6 +67,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
     app.include_router(documents.api)
     app.include_router(feedback.api)
     app.include_router(owners.api)
+    app.include_router(triage.api)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))

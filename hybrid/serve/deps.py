@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from hybrid.answer.router import Router
+from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig, RouteConfig
 from hybrid.errors import Invalid
 from hybrid.knowledge.embedder import Embedder
@@ -34,6 +35,7 @@ class Services:
     ledger: Ledger | None = None  # every answer, and the feedback on it (monitor.record)
     drift: DriftMonitor | None = None
     feedback_budget: TokenBudget = field(default_factory=TokenBudget)  # set per config
+    triager: Triager | None = None  # POST /v1/triage (recipe key triage:)
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
     _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)

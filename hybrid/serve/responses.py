@@ -275,3 +275,28 @@ class AdapterInfo(BaseModel):
 
 class AdapterList(BaseModel):
     adapters: list[AdapterInfo]
+
+
+class IntentGuess(BaseModel):
+    intent: str
+    probability: float
+
+
+class TriageDraft(BaseModel):
+    id: str
+    route: str
+    text: str
+    refused: bool
+    citations: list[Citation]
+
+
+class TriageReply(BaseModel):
+    intent: str
+    intent_probability: float
+    alternatives: list[IntentGuess]
+    category: str
+    category_probability: float
+    team: str
+    summary: str
+    metadata: dict[str, str]
+    draft: TriageDraft | None

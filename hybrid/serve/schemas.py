@@ -126,3 +126,19 @@ class PreviewRequest(BaseModel):
         if not value.strip():
             raise ValueError("the question is blank")
         return value
+
+
+class TriageRequest(BaseModel):
+    """A support ticket: its text, optional metadata echoed back (channel, customer tier...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ticket: str = Field(min_length=1, max_length=20000)
+    metadata: dict[str, str] = {}
+    draft: bool = True  # also draft a cited reply through the triage route
+
+    @field_validator("ticket")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the ticket is blank")
+        return value
