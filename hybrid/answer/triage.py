@@ -42,7 +42,7 @@ class Triager:
 
     @classmethod
     def load(cls, config: TriageConfig) -> Triager:
-        from hybrid.behaviour.classifier import Classifier  # torch: only when triage is on
+        from hybrid.models.classifier import Classifier  # torch: only when triage is on
 
         folder = Path(config.classifier)
         if not (folder / "adapter_config.json").is_file():

@@ -1,14 +1,15 @@
-"""A LoRA sequence classifier on the base LLM: the triage model (ticket -> intent).
+"""A LoRA sequence classifier on the base LLM, trained: the triage model (ticket -> intent).
 
 One forward pass over the ticket and a linear head on its last token: tens of milliseconds on a
-CPU, where generating the label would decode token by token. LoRA adapts the attention layers;
-the head (``score``) is trained in full and saved with the adapter (PEFT ``modules_to_save``).
-The folder holds the PEFT files, ``labels.json`` and ``card.json``.
+CPU, where generating the label would decode token by token. LoRA adapts the layers; the head
+(``score``) is trained in full and saved with the adapter (PEFT ``modules_to_save``). The folder
+holds the PEFT files and ``labels.json``; ``hybrid.models.classifier.Classifier`` loads it.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,10 +18,9 @@ from pathlib import Path
 import torch
 
 from hybrid.config import TrainConfig
-from hybrid.models.base import lora_targets, resolve_base
-from hybrid.precision import best_device, resolve_dtype
-
-LABELS = "labels.json"
+from hybrid.models.base import lora_targets
+from hybrid.models.classifier import LABELS, base_classifier
+from hybrid.precision import best_device
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,6 @@ def _encode(tokenizer, rows: Sequence[Labelled], label2id: dict[str, int], max_l
 
     encoded = tokenizer([r.text for r in rows], truncation=True, max_length=max_length)
     return Dataset.from_dict({**encoded, "labels": [label2id[r.label] for r in rows]})
-
-
-def _base(name: str, labels: list[str], dtype: str, device: str):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    path = resolve_base(name)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(
-        path,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        dtype=resolve_dtype(dtype, device),  # type: ignore[arg-type]
-    ).to(device)
-    model.config.pad_token_id = tokenizer.pad_token_id  # the head reads the last real token
-    return model, tokenizer
 
 
 def train_classifier(
@@ -79,7 +61,7 @@ def train_classifier(
         raise ValueError(f"validation labels never seen in training: {sorted(unknown)}")
     started, device = time.perf_counter(), best_device()
     torch.manual_seed(config.seed)
-    model, tokenizer = _base(config.base_model, labels, config.dtype, device)
+    model, tokenizer = base_classifier(config.base_model, labels, config.dtype, device)
     lora = LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,
@@ -133,45 +115,6 @@ def train_classifier(
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         (folder / LABELS).write_text(json.dumps(labels, indent=1) + "\n")
-    import shutil
-
     shutil.rmtree(folder / "checkpoints", ignore_errors=True)
     metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
     return metrics
-
-
-class Classifier:
-    """A trained classifier, loaded once; ``predict`` is batched and thread-safe under the GIL's
-    torch calls (no state changes after loading).
-
-    Example: ``Classifier.load(Path("adapters/triage"), "embedded:SmolLM2-135M-Instruct")
-    .predict(["where is my parcel"])[0]`` -> ``{"track_order": 0.97, ...}``
-    """
-
-    def __init__(self, model, tokenizer, labels: list[str], device: str):
-        self.model, self.tokenizer, self.labels, self.device = model, tokenizer, labels, device
-
-    @classmethod
-    def load(cls, folder: Path, base_model: str, dtype: str = "auto") -> Classifier:
-        from peft import PeftModel
-
-        labels = json.loads((Path(folder) / LABELS).read_text())
-        device = best_device()
-        model, tokenizer = _base(base_model, labels, dtype, device)
-        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
-        return cls(model.eval(), tokenizer, labels, device)
-
-    @torch.inference_mode()
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, float]]:
-        out: list[dict[str, float]] = []
-        for start in range(0, len(texts), batch_size):
-            batch = self.tokenizer(
-                list(texts[start : start + batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=256,
-                return_tensors="pt",
-            ).to(self.device)
-            probs = torch.softmax(self.model(**batch).logits.float(), dim=-1).cpu()
-            out += [dict(zip(self.labels, row.tolist())) for row in probs]
-        return out

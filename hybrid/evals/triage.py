@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid.behaviour.classifier import Classifier, Labelled, train_classifier
+from hybrid.behaviour.classifier import Labelled, train_classifier
 from hybrid.config import TrainConfig
 from hybrid.datasets.qa_sets import fraction
 from hybrid.evals.results import TriageArm
+from hybrid.models.classifier import Classifier
 
 ARMS = ("lora", "embedding", "zero-shot")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.behaviour.classifier import Classifier, Labelled, train_classifier
+from hybrid.behaviour.classifier import Labelled, train_classifier
 from hybrid.config import LoraSettings, TrainConfig
 from hybrid.evals import triage
+from hybrid.models.classifier import Classifier
 
 WORDS = {
     "track_order": ["where is my parcel", "track my order", "has my package shipped"],
