@@ -52,7 +52,6 @@ def train_classifier(
         DataCollatorWithPadding,
         EarlyStoppingCallback,
         Trainer,
-        TrainingArguments,
     )
 
     labels = sorted({r.label for r in train})
@@ -72,30 +71,7 @@ def train_classifier(
     model = get_peft_model(model, lora)
     label2id = {label: i for i, label in enumerate(labels)}
     has_eval = bool(validation)
-    args = TrainingArguments(
-        output_dir=str(folder / "checkpoints"),
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size * 2,
-        learning_rate=config.learning_rate,
-        warmup_steps=int(config.warmup_ratio * config.max_steps),
-        lr_scheduler_type="cosine",
-        eval_strategy="steps" if has_eval else "no",
-        eval_steps=config.eval_steps,
-        save_strategy="steps",
-        save_steps=config.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=has_eval,
-        metric_for_best_model="eval_loss",
-        logging_steps=max(1, min(10, config.eval_steps)),
-        seed=config.seed,
-        use_cpu=not device.startswith("cuda"),
-        bf16=device.startswith("cuda"),
-        train_sampling_strategy="group_by_length",
-        report_to=[],
-        disable_tqdm=not progress,
-        optim="adamw_torch_fused",
-    )
+    args = _arguments(config, folder / "checkpoints", has_eval, device, progress)
     callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] if has_eval else []
     trainer = Trainer(
         model=model,
@@ -118,3 +94,34 @@ def train_classifier(
     shutil.rmtree(folder / "checkpoints", ignore_errors=True)
     metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
     return metrics
+
+
+def _arguments(config: TrainConfig, output_dir: Path, has_eval: bool, device: str, progress: bool):
+    """HF TrainingArguments from the recipe: cosine schedule, the best checkpoint by validation
+    loss, length-grouped batches, fused AdamW (as the SFT recipe)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size * 2,
+        learning_rate=config.learning_rate,
+        warmup_steps=int(config.warmup_ratio * config.max_steps),
+        lr_scheduler_type="cosine",
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model="eval_loss",
+        logging_steps=max(1, min(10, config.eval_steps)),
+        seed=config.seed,
+        use_cpu=not device.startswith("cuda"),
+        bf16=device.startswith("cuda"),
+        train_sampling_strategy="group_by_length",
+        report_to=[],
+        disable_tqdm=not progress,
+        optim="adamw_torch_fused",
+    )

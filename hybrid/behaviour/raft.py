@@ -192,15 +192,9 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
             split = _split_of(qa, held_out, raft)
             for _ in range(source.repeat if split == "train" else 1):
                 example = make_example(
-                    router,
-                    "raft",
-                    collection,
-                    qa,
-                    raft.p_no_oracle,
-                    rng,
-                    source.insert_oracle,
-                    raft.oracle_position,
-                )
+                    router, "raft", collection, qa, raft.p_no_oracle, rng,
+                    source.insert_oracle, raft.oracle_position,
+                )  # fmt: skip
                 if example is not None:
                     sets[split].append(example)
                     made += 1

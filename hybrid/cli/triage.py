@@ -60,12 +60,9 @@ def eval_triage(
 ) -> None:
     """Macro-F1 over intents and categories, accuracy and latency per ticket, per arm, plus a
     confusion matrix PNG of the best arm."""
-    from hybrid.behaviour.classifier import Labelled
     from hybrid.behaviour.redact import Redactor
     from hybrid.cli.knowledge import embedder_for
-    from hybrid.config import LoraSettings, TrainConfig
     from hybrid.evals import results, triage
-    from hybrid.models.cards import AdapterCard, DataFile, file_sha256, write_card
 
     chosen = [a.strip() for a in arms.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in triage.ARMS]
@@ -75,42 +72,17 @@ def eval_triage(
         raise ValueError(f"--held-out must be between 0 and 1, got {held_out}")
     config = ctx.obj.config()
     tickets = triage.read_bitext(data)
-    train, test = triage.split(tickets, held_out, seed)
     categories = {t.intent: t.category for t in tickets}
-    # Training text is redacted (order numbers, names, ...); held-out tickets stay as written.
-    redactor = Redactor(config.redaction)
-    redacted = [redactor.redact_example([t.text]).turns[0] for t in train]
-    rows = [Labelled(text, t.intent) for text, t in zip(redacted, train)]
-    validation = [r for r in rows if triage.fraction(r.text, seed + 1) < 0.05]
-    fit = [r for r in rows if r not in validation]
+    fit, validation, test = triage.prepare(tickets, held_out, seed, Redactor(config.redaction))
     found, predictions, training = [], {}, None
     if "lora" in chosen:
-        train_cfg = TrainConfig(
-            base_model=config.runtime.base_model,
-            adapter_name="triage",
-            max_steps=steps,
-            batch_size=16,
-            learning_rate=5e-4,
-            max_length=96,
-            eval_steps=100,
-            early_stopping_patience=3,
-            lora=LoraSettings(r=16, alpha=32, dropout=0.0, target_modules="all-linear"),
-        )
+        train_cfg = triage.classifier_recipe(config.runtime.base_model, steps)
         preds, latencies, training = triage.lora_arm(
             fit, validation, test, train_cfg, adapter, True
         )
         found.append(triage.score("lora", test, preds, latencies, categories))
         predictions["lora"] = preds
-        # What serving needs beside the PEFT files: the intents' categories and provenance.
-        (adapter / "categories.json").write_text(json.dumps(categories, indent=1) + "\n")
-        card = AdapterCard(
-            name="triage",
-            base_model=train_cfg.base_model,
-            data=[DataFile(path=str(data), sha256=file_sha256(data), examples=len(fit))],
-            hyperparameters=train_cfg.model_dump(mode="json"),
-            metrics=training,
-        )
-        write_card(adapter, card)
+        triage.describe_classifier(adapter, train_cfg, categories, data, len(fit), training)
     if "embedding" in chosen:
         preds, latencies = triage.embedding_arm(fit, test, embedder_for(config))
         found.append(triage.score("embedding", test, preds, latencies, categories))
@@ -131,6 +103,14 @@ def eval_triage(
         arms=found,
         lora_training=training,
     )
+    out.print(f"wrote {results.write(result, output)}")
+    _report(found, predictions, [t.intent for t in test], output)
+
+
+def _report(found: list, predictions: dict, gold: list[str], output: Path) -> None:
+    """The table, and the confusion matrix of the best arm that answered every ticket."""
+    from hybrid.evals import triage
+
     table = Table("arm", "n", "intent macro-F1", "category macro-F1", "accuracy", "p50 ms")
     for a in found:
         table.add_row(
@@ -138,12 +118,11 @@ def eval_triage(
             f"{a.accuracy:.3f}", f"{a.latency_p50_ms:.1f}",
         )  # fmt: skip
     out.print(table)
-    out.print(f"wrote {results.write(result, output)}")
     if not predictions:
         return  # zero-shot alone: a sample, no full confusion matrix
     best = max((a for a in found if a.arm in predictions), key=lambda a: a.intent_macro_f1)
     chart = triage.confusion_png(
-        [t.intent for t in test],
+        gold,
         predictions[best.arm],
         f"triage, {best.arm}: intent macro-F1 {best.intent_macro_f1:.3f} (n={best.n})",
         output.with_suffix(".png"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -21,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.behaviour.classifier import Labelled, train_classifier
-from hybrid.config import TrainConfig
+from hybrid.config import LoraSettings, TrainConfig
 from hybrid.datasets.qa_sets import fraction
 from hybrid.evals.results import TriageArm
+from hybrid.models.cards import AdapterCard, DataFile, file_sha256, write_card
 from hybrid.models.classifier import Classifier
 
 ARMS = ("lora", "embedding", "zero-shot")
@@ -52,6 +54,49 @@ def split(tickets: Sequence[Ticket], held_out: float, seed: int) -> tuple[list, 
     for t in tickets:
         (test if fraction(t.intent + "\x00" + t.text, seed) < held_out else train).append(t)
     return train, test
+
+
+def prepare(
+    tickets: Sequence[Ticket], held_out: float, seed: int, redactor
+) -> tuple[list[Labelled], list[Labelled], list[Ticket]]:
+    """(training rows, validation rows, held-out tickets). Training text is redacted (order
+    numbers, names); held-out tickets stay as customers wrote them."""
+    train, test = split(tickets, held_out, seed)
+    redacted = [redactor.redact_example([t.text]).turns[0] for t in train]
+    rows = [Labelled(text, t.intent) for text, t in zip(redacted, train)]
+    chosen = [fraction(r.text, seed + 1) < 0.05 for r in rows]  # 5% for early stopping
+    fit = [r for r, c in zip(rows, chosen) if not c]
+    return fit, [r for r, c in zip(rows, chosen) if c], test
+
+
+def classifier_recipe(base_model: str, steps: int) -> TrainConfig:
+    """The triage classifier's training recipe: LoRA on every linear layer, short sequences."""
+    return TrainConfig(
+        base_model=base_model,
+        adapter_name="triage",
+        max_steps=steps,
+        batch_size=16,
+        learning_rate=5e-4,
+        max_length=96,
+        eval_steps=100,
+        early_stopping_patience=3,
+        lora=LoraSettings(r=16, alpha=32, dropout=0.0, target_modules="all-linear"),
+    )
+
+
+def describe_classifier(
+    folder: Path, recipe: TrainConfig, categories: dict, data: Path, rows: int, metrics: dict
+) -> None:
+    """What serving needs beside the PEFT files: the intents' categories, and the card."""
+    (folder / "categories.json").write_text(json.dumps(categories, indent=1) + "\n")
+    card = AdapterCard(
+        name="triage",
+        base_model=recipe.base_model,
+        data=[DataFile(path=str(data), sha256=file_sha256(data), examples=rows)],
+        hyperparameters=recipe.model_dump(mode="json"),
+        metrics=metrics,
+    )
+    write_card(folder, card)
 
 
 def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hybrid.knowledge import store
 from hybrid.knowledge.sync import live_contents
-from hybrid.models.cards import AdapterCard
+from hybrid.models.cards import AdapterCard, BuiltSource
 
 
 @dataclass(frozen=True)
@@ -35,62 +35,32 @@ def staleness(card: AdapterCard, index_dir: Path, threshold: float) -> list[Sour
     """
     if card.raft is None:
         return []
-    out = []
-    for source in card.raft.snapshot.sources:
-        coll = store.collection_dir(index_dir, source.collection)
-        current = store.current_version(coll) if coll.is_dir() else None
-        if current is None:
-            out.append(
-                SourceStaleness(
-                    source.collection,
-                    source.version,
-                    None,
-                    None,
-                    None,
-                    None,
-                    f"collection {source.collection!r} is not in {index_dir}",
-                )  # fmt: skip
-            )
-            continue
-        if not source.documents:
-            moved = current != source.version
-            note = (
-                f"version {source.version} -> {current}; the card predates content snapshots"
-                if moved
-                else "unchanged since training"
-            )
-            out.append(
-                SourceStaleness(
-                    source.collection,
-                    source.version,
-                    current,
-                    None,
-                    None,
-                    False if not moved else None,
-                    note,
-                )  # fmt: skip
-            )
-            continue
-        docs, chunks = live_contents(coll)
-        trained = source.documents
-        changed = {d for d in trained if docs.get(d) != trained[d]} | (set(docs) - set(trained))
-        doc_share = len(changed) / max(len(trained), 1)
-        before, after = set(source.chunk_ids), set(chunks)
-        chunk_share = len(before ^ after) / max(len(before | after), 1)
-        stale = max(doc_share, chunk_share) > threshold
-        note = (
-            f"{len(changed)} of {len(trained)} documents and {chunk_share:.0%} of chunks changed"
-            + (f": over {threshold:.0%}, retrain (hybrid train)" if stale else "")
-        )
-        out.append(
-            SourceStaleness(
-                source.collection,
-                source.version,
-                current,
-                round(doc_share, 4),
-                round(chunk_share, 4),
-                stale,
-                note,
-            )  # fmt: skip
-        )
-    return out
+    return [_source(s, index_dir, threshold) for s in card.raft.snapshot.sources]
+
+
+def _source(source: BuiltSource, index_dir: Path, threshold: float) -> SourceStaleness:
+    coll = store.collection_dir(index_dir, source.collection)
+    current = store.current_version(coll) if coll.is_dir() else None
+    name, trained_version = source.collection, source.version
+    if current is None:
+        note = f"collection {name!r} is not in {index_dir}"
+        return SourceStaleness(name, trained_version, None, None, None, None, note)
+    if not source.documents:  # a card written before content snapshots
+        if current == source.version:
+            return SourceStaleness(name, trained_version, current, None, None, False,
+                                   "unchanged since training")  # fmt: skip
+        note = f"version {source.version} -> {current}; the card predates content snapshots"
+        return SourceStaleness(name, trained_version, current, None, None, None, note)
+    docs, chunks = live_contents(coll)
+    trained = source.documents
+    changed = {d for d in trained if docs.get(d) != trained[d]} | (set(docs) - set(trained))
+    doc_share = len(changed) / max(len(trained), 1)
+    before, after = set(source.chunk_ids), set(chunks)
+    chunk_share = len(before ^ after) / max(len(before | after), 1)
+    stale = max(doc_share, chunk_share) > threshold
+    note = f"{len(changed)} of {len(trained)} documents and {chunk_share:.0%} of chunks changed"
+    if stale:
+        note += f": over {threshold:.0%}, retrain (hybrid train)"
+    return SourceStaleness(
+        name, trained_version, current, round(doc_share, 4), round(chunk_share, 4), stale, note
+    )

@@ -36,38 +36,19 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
 
     for name in clean_stale(config.index_dir):  # debris of syncs killed before this start
         log.info("removed a killed sync's leftovers in collection %s", name)
-    ledger, drift = feedback.open_monitoring(config)
-    s = Services(
-        config,
-        engine,
-        Router(config, engine, embedder),
-        Auth(config.serve),
-        ledger=ledger,
-        drift=drift,
-        triager=Triager.load(config.triage) if config.triage is not None else None,
-        feedback_budget=TokenBudget(
-            limit_of=lambda _: config.monitor.feedback_per_minute,
-            unit="feedback posts",
-            what="monitor.feedback_per_minute",
-        ),
-    )
+    s = services_for(config, engine, embedder)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
         engine.close()
-        if ledger is not None:
-            ledger.close()
+        if s.ledger is not None:
+            s.ledger.close()
 
     app = FastAPI(title="hybrid", version="0.1.0", lifespan=lifespan)
     app.state.services = s
-    app.include_router(chat.api)
-    app.include_router(drafts.api)
-    app.include_router(verify.api)
-    app.include_router(documents.api)
-    app.include_router(feedback.api)
-    app.include_router(owners.api)
-    app.include_router(triage.api)
+    for group in (chat, drafts, verify, documents, feedback, owners, triage):
+        app.include_router(group.api)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
     app.add_middleware(BodyLimit, limits=_body_limits(config))
@@ -99,6 +80,26 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def services_for(config: HybridConfig, engine: Engine, embedder: Embedder) -> Services:
+    """What the handlers share: the answer path, keys, the ledger and drift monitor (seeded
+    from the ledger), the triage classifier, and the per-key feedback budget."""
+    ledger, drift = feedback.open_monitoring(config)
+    return Services(
+        config,
+        engine,
+        Router(config, engine, embedder),
+        Auth(config.serve),
+        ledger=ledger,
+        drift=drift,
+        triager=Triager.load(config.triage) if config.triage is not None else None,
+        feedback_budget=TokenBudget(
+            limit_of=lambda _: config.monitor.feedback_per_minute,
+            unit="feedback posts",
+            what="monitor.feedback_per_minute",
+        ),
+    )
 
 
 def error_body(message: str, status: int, param: str | None = None) -> dict:
