@@ -53,6 +53,7 @@ class LimitsConfig(Strict):
     # prefills ~900 tokens/s, so one key alone cannot reach the default; a GPU server can.
     per_key_tokens_per_minute: int = Field(100_000, gt=0)
     request_timeout_s: float = Field(120.0, gt=0)
+    max_ticket_chars: int = Field(20_000, gt=0)  # POST /v1/triage; beyond it 413
 
 
 class ServeConfig(Strict):

@@ -132,7 +132,7 @@ class TriageRequest(BaseModel):
     """A support ticket: its text, optional metadata echoed back (channel, customer tier...)."""
 
     model_config = ConfigDict(extra="forbid")
-    ticket: str = Field(min_length=1, max_length=20000)
+    ticket: str = Field(min_length=1)  # over serve.limits.max_ticket_chars: 413 (a size)
     metadata: dict[str, str] = {}
     draft: bool = True  # also draft a cited reply through the triage route
 

@@ -19,6 +19,12 @@ async def triage(body: TriageRequest, who: Caller, s: ServicesDep) -> dict:
     s.auth.require(who, "chat")
     if s.triager is None:
         raise HTTPException(404, "triage is not configured (recipe key `triage:`)")
+    cap = s.config.serve.limits.max_ticket_chars
+    if len(body.ticket) > cap:
+        raise HTTPException(
+            413,
+            f"ticket: {len(body.ticket)} characters is over serve.limits.max_ticket_chars ({cap})",
+        )
     found = await run_in_threadpool(s.triager.triage, body.ticket)
     reply = {
         "intent": found.intent,

@@ -66,6 +66,8 @@ def test_triage_classifies_routes_summarises_and_drafts(tmp_path, embedder, tiny
         assert plain.json()["draft"] is None and plain.json()["team"] == "billing"
         blank = client.post("/v1/triage", json={"ticket": "   "})
         assert blank.status_code == 422 and "ticket" in blank.text
+        huge = client.post("/v1/triage", json={"ticket": "x" * 20_001})
+        assert huge.status_code == 413 and "max_ticket_chars" in huge.text
 
 
 def test_triage_unconfigured_is_404_and_summaries_stay_short(tmp_path, embedder):
