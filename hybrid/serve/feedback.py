@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict
 
 from fastapi import APIRouter, HTTPException
@@ -23,7 +24,14 @@ def open_monitoring(config: HybridConfig) -> tuple[Ledger | None, DriftMonitor |
     and recent window); (None, None) with ``monitor.record: false``."""
     if not config.monitor.record:
         return None, None
-    ledger = Ledger(config.monitor.ledger_path(config.index_dir))
+    path = config.monitor.ledger_path(config.index_dir)
+    try:
+        ledger = Ledger(path)
+    except (OSError, sqlite3.Error) as error:  # e.g. the index root's volume is read-only
+        raise ValueError(
+            f"monitor.ledger: cannot open {path} ({error}); set monitor.ledger to a writable "
+            "path, or monitor.record: false"
+        ) from None
     drift = DriftMonitor(config.monitor)
     for route in ledger.routes():
         head = ledger.answers(route, first=config.monitor.reference_size)

@@ -107,6 +107,14 @@ def test_monitor_reports_drift_per_route_and_in_metrics(setup):
         )
 
 
+def test_an_unwritable_ledger_stops_the_start_naming_the_setting(tmp_path, embedder):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the ledger's folder should be")
+    config = make_config(tmp_path, monitor={"ledger": str(blocker / "ledger.sqlite")})
+    with pytest.raises(ValueError, match="monitor.ledger: cannot open"):
+        create_app(config, FakeEngine(), embedder)
+
+
 def test_monitoring_off_records_nothing(tmp_path, embedder):
     config = make_config(tmp_path, monitor={"record": False})
     with TestClient(create_app(config, FakeEngine(), embedder)) as client:
