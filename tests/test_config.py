@@ -43,6 +43,11 @@ def test_every_recipe_loads_and_names_what_exists(path: Path):
         assert source.route in config.routes, source.route
     if config.data is not None:
         assert _exists_or_shared(config.data.path), config.data.path
+    if config.triage is not None:  # the shipped classifier, with what serving reads beside it
+        folder = REPO / config.triage.classifier
+        for name in ("adapter_config.json", "labels.json", "categories.json", "card.json"):
+            assert (folder / name).is_file(), (folder, name)
+        assert config.triage.route in config.routes
 
 
 def test_default_recipe_uses_embedded_models():

@@ -87,9 +87,14 @@ def train_classifier(
     metrics = {"train_loss": output.training_loss, "steps": trainer.state.global_step}
     if has_eval:
         metrics["val_loss"] = trainer.evaluate()["eval_loss"]
+    # Stored in the base's dtype (half the size in bf16), like the answerer; the tokenizer is
+    # the base model's own, so it is not copied.
+    base_dtype = model.get_base_model().dtype
+    for parameter in model.parameters():
+        if parameter.requires_grad:
+            parameter.data = parameter.data.to(base_dtype)
     if trainer.is_world_process_zero():
         model.save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
         (folder / LABELS).write_text(json.dumps(labels, indent=1) + "\n")
     shutil.rmtree(folder / "checkpoints", ignore_errors=True)
     metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
