@@ -71,3 +71,24 @@ def test_lora_classifier_learns_saves_and_reloads(tmp_path, tiny_llama, embedder
     assert sum(p == t.intent for p, t in zip(preds, test)) / len(test) > 0.9
     with pytest.raises(ValueError, match="never seen"):
         train_classifier(config, rows[:3], [Labelled("x", "unseen")], tmp_path / "t2", False)
+
+
+@pytest.mark.integration
+def test_shipped_classifier_routes_real_tickets():
+    from pathlib import Path
+
+    from hybrid.answer.triage import Triager
+    from hybrid.config import TriageConfig
+
+    repo = Path(__file__).resolve().parents[2]
+    triager = Triager.load(TriageConfig(classifier=repo / "hybrid" / "adapters" / "triage"))
+    cases = {
+        "I was charged twice for the same order, I want my money back": "REFUND",
+        "my package still hasn't arrived, where is it?": "DELIVERY",
+        "I forgot my password and can't log in to my account": "ACCOUNT",
+    }
+    for ticket, category in cases.items():
+        found = triager.triage(ticket)
+        assert found.category == category, (ticket, found)
+        assert found.team == TriageConfig.model_fields["teams"].default[category]
+        assert 0 < found.intent_probability <= 1
