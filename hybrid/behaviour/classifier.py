@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from hybrid.behaviour.train import schedule
 from hybrid.config import TrainConfig
 from hybrid.models.base import lora_targets
 from hybrid.models.classifier import LABELS, base_classifier
@@ -107,22 +108,7 @@ def _arguments(config: TrainConfig, output_dir: Path, has_eval: bool, device: st
     from transformers import TrainingArguments
 
     return TrainingArguments(
-        output_dir=str(output_dir),
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size * 2,
-        learning_rate=config.learning_rate,
-        warmup_steps=int(config.warmup_ratio * config.max_steps),
-        lr_scheduler_type="cosine",
-        eval_strategy="steps" if has_eval else "no",
-        eval_steps=config.eval_steps,
-        save_strategy="steps",
-        save_steps=config.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=has_eval,
-        metric_for_best_model="eval_loss",
-        logging_steps=max(1, min(10, config.eval_steps)),
-        seed=config.seed,
+        **schedule(config, output_dir, has_eval),
         use_cpu=not device.startswith("cuda"),
         bf16=device.startswith("cuda"),
         train_sampling_strategy="group_by_length",

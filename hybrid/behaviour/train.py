@@ -45,6 +45,32 @@ def to_token_dataset(conversations: list[list[dict[str, str]]], tokenizer, max_l
     return Dataset.from_dict(rows)
 
 
+def schedule(config: TrainConfig, output_dir: Path, has_eval: bool) -> dict:
+    """What every trainer of this project shares (SFT and the classifier): steps, batch,
+    cosine schedule with warm-up, evaluation and checkpoints every ``eval_steps``, the best
+    checkpoint by validation loss restored at the end."""
+    return {
+        "output_dir": str(output_dir),
+        "max_steps": config.max_steps,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation,
+        "learning_rate": config.learning_rate,
+        "warmup_steps": int(config.warmup_ratio * config.max_steps),
+        "lr_scheduler_type": "cosine",
+        "logging_steps": max(1, min(10, config.eval_steps)),
+        "eval_strategy": "steps" if has_eval else "no",
+        "eval_steps": config.eval_steps,
+        "save_strategy": "steps",
+        "save_steps": config.eval_steps,
+        "save_total_limit": 2,
+        "load_best_model_at_end": has_eval,
+        "metric_for_best_model": "eval_loss",
+        "greater_is_better": False,
+        "seed": config.seed,
+    }
+
+
 def sft_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, progress: bool):
     """This project's recipe as an SFTConfig: weights already in bf16 where fast (no autocast),
     no gradient checkpointing at small scale, length-grouped padded batches, padding-free only
@@ -54,24 +80,7 @@ def sft_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, progres
     cuda = best_device() == "cuda"
     padding_free = cuda and importlib.util.find_spec("flash_attn") is not None
     return SFTConfig(
-        output_dir=str(output_dir),
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation,
-        learning_rate=config.learning_rate,
-        warmup_steps=int(config.warmup_ratio * config.max_steps),
-        lr_scheduler_type="cosine",
-        logging_steps=max(1, min(10, config.eval_steps)),
-        eval_strategy="steps" if has_eval else "no",
-        eval_steps=config.eval_steps,
-        save_strategy="steps",
-        save_steps=config.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=has_eval,
-        metric_for_best_model="eval_loss",
-        greater_is_better=False,
-        seed=config.seed,
+        **schedule(config, output_dir, has_eval),
         data_seed=config.seed,
         bf16=cuda,  # CPU: the weights are bf16 already; autocast would only add casts
         use_cpu=not cuda,

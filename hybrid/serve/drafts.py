@@ -8,12 +8,11 @@ from hybrid.answer.footnotes import footnoted
 from hybrid.serve.deps import (
     Caller,
     ServicesDep,
-    acquire,
     check_collections,
     check_max_tokens,
     check_route,
 )
-from hybrid.serve.generation import Run
+from hybrid.serve.generation import run_to_end
 from hybrid.serve.responses import Draft
 from hybrid.serve.schemas import DraftRequest
 
@@ -28,19 +27,11 @@ async def draft(body: DraftRequest, who: Caller, s: ServicesDep) -> dict:
         raise HTTPException(400, f"route: {body.route!r} has no draft_template; it answers chat")
     collections = check_collections(s, who, None, body.collections)
     limit = check_max_tokens(s, body.max_tokens, "max_tokens")
-    acquire(s, who)
-    run: Run | None = None
-    try:
-        messages = [{"role": "user", "content": body.instruction}]
-        limit = limit or s.config.serve.limits.max_new_tokens
-        run = await Run.start(s, who, body.route, messages, collections, limit, kind="draft")
-        text, reason = await run.collect()
-        answer = await run.finish(text)
-    finally:
-        if run is None:
-            s.auth.release(who)
-        else:
-            run.close()  # also cancels generation when the client went away
+    messages = [{"role": "user", "content": body.instruction}]
+    limit = limit or s.config.serve.limits.max_new_tokens
+    run, answer, reason = await run_to_end(
+        s, who, body.route, messages, collections, limit, kind="draft"
+    )
     draft_text, footnotes, points = footnoted(answer)
     documents: dict[tuple[str, str], set[int]] = {}
     for note in footnotes:

@@ -17,7 +17,7 @@ from hybrid.answer.router import Answer, Composition, Overrides
 from hybrid.errors import Overloaded
 from hybrid.runtime.engine import Event, Ticket
 from hybrid.serve.auth import Principal
-from hybrid.serve.deps import Services
+from hybrid.serve.deps import Services, acquire
 from hybrid.serve.feedback import record
 from hybrid.serve.schemas import ChatRequest
 
@@ -203,6 +203,31 @@ class Run:
             self.ticket.cancel()  # client gone or error: free the batch slot
         self.s.budget.record(self.who, self.completion_tokens)
         self.s.auth.release(self.who)
+
+
+async def run_to_end(
+    s: Services,
+    who: Principal,
+    route: str,
+    messages: list[dict[str, str]],
+    collections: Sequence[str] | None,
+    max_new_tokens: int | None,
+    kind: Literal["answer", "draft"] = "answer",
+) -> tuple[Run, Answer, str]:
+    """(run, verified answer, finish reason) for a non-streaming endpoint: takes one of the key's
+    concurrency slots, generates, verifies, and frees the slot whatever happens."""
+    acquire(s, who)
+    run: Run | None = None
+    try:
+        run = await Run.start(s, who, route, messages, collections, max_new_tokens, kind=kind)
+        text, reason = await run.collect()
+        answer = await run.finish(text)
+    finally:
+        if run is None:
+            s.auth.release(who)
+        else:
+            run.close()  # also cancels generation when the client went away
+    return run, answer, reason
 
 
 class Streamed(StreamingResponse):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from hybrid.serve.deps import Caller, ServicesDep, acquire, check_route
-from hybrid.serve.generation import Run
+from hybrid.serve.deps import Caller, ServicesDep, check_route
+from hybrid.serve.generation import run_to_end
 from hybrid.serve.responses import TriageReply
 from hybrid.serve.schemas import TriageRequest
 
@@ -41,18 +41,8 @@ async def triage(body: TriageRequest, who: Caller, s: ServicesDep) -> dict:
     if not body.draft or route_name is None:
         return reply
     check_route(s, who, route_name)
-    acquire(s, who)
-    run: Run | None = None
-    try:
-        messages = [{"role": "user", "content": body.ticket}]
-        run = await Run.start(s, who, route_name, messages, None, None)
-        text, _ = await run.collect()
-        answer = await run.finish(text)
-    finally:
-        if run is None:
-            s.auth.release(who)
-        else:
-            run.close()
+    messages = [{"role": "user", "content": body.ticket}]
+    run, answer, _ = await run_to_end(s, who, route_name, messages, None, None)
     reply["draft"] = {
         "id": run.id,  # rate it like any answer: POST /v1/feedback
         "route": route_name,
