@@ -51,7 +51,7 @@ def eval_triage(
     arms: str = typer.Option("lora,embedding,zero-shot", help="Comma-separated arms."),
     held_out: float = typer.Option(0.15, help="Share of each intent's tickets held out."),
     seed: int = typer.Option(0),
-    steps: int = typer.Option(400, help="Training steps of the LoRA classifier."),
+    steps: int = typer.Option(800, help="Training steps of the LoRA classifier."),
     zero_shot_limit: int = typer.Option(
         60, help="Held-out tickets the zero-shot arm answers (it generates: slow on a CPU)."
     ),
