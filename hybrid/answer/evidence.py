@@ -15,6 +15,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from hybrid.answer.naming import without_names
+from hybrid.answer.types import Hit
+from hybrid.config import EvidenceConfig
+from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.lexical import tokenize
 from hybrid.knowledge.search import SearchResult
 
@@ -187,3 +191,45 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     # of CUAD's governing-law clauses); two of a longer one, or any mention would do.
     need = 1 if len(distinctive) <= 2 else 2
     return [i for i, f in enumerate(found) if len(distinctive & f) >= need][:n]
+
+
+def sentence_hits(
+    question: str,
+    vector: np.ndarray | None,
+    hits: list[Hit],
+    ev: EvidenceConfig,
+    quotes: int,
+    gate: bool,
+    embedder: Embedder,
+) -> tuple[list[Hit], float | None, int, bool]:
+    """A route's evidence as sentences: the hits' sentences nearest the question (``select``),
+    the ``quotes`` lead sentences first; the best score; how many lead; whether any sentence
+    holds the question's distinctive words (always True without ``gate``). Called under the
+    router's lock (the embedder's tokenizer is not thread-safe)."""
+    context = [
+        float(h.vector @ np.asarray(vector).reshape(-1)) if h.vector is not None else 0.0
+        for h in hits
+    ]
+    if ev.drop_names:
+        plain = without_names(question, sorted({h.chunk.doc_id for h in hits}))
+        if plain != question:
+            question, vector = plain, embedder.embed_query(plain)
+    ranked = select(
+        question,
+        vector,
+        [h.chunk for h in hits],
+        embedder.embed,
+        # Leads are judged against every candidate (a word's spread across them).
+        10_000 if gate else ev.sentences,
+        ev.lexical_weight,
+        ev.chunk_weight,
+        context,
+    )
+    found = leads(question, ranked, max(quotes, 1)) if gate else []
+    first = found[:quotes]
+    rest = [c for i, c in enumerate(ranked) if i not in first]
+    chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
+    where = {h.chunk.chunk_id: h.collection for h in hits}
+    sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
+    answered = bool(found) or not gate
+    return sentences, (ranked[0].score if ranked else None), len(first), answered

@@ -23,7 +23,7 @@ import numpy as np
 from hybrid.answer import citations, claims, evidence, naming
 from hybrid.answer.prompt import fit, load_template
 from hybrid.answer.types import Answer, Composition, Hit, Overrides, Retrieved, Source
-from hybrid.config import EvidenceConfig, HybridConfig, RouteConfig
+from hybrid.config import HybridConfig, RouteConfig
 from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
@@ -98,6 +98,10 @@ class Router:
             k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None
             hits = self._search(query, vector, allowed, k, Filters(tuple(documents)))
+            # The versions just searched (read under the lock: a refresh cannot slip between).
+            versions = {
+                c: self._retrievers[c].snapshot.version for c in allowed if c in self._retrievers
+            }
             best = max(
                 (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
             )
@@ -105,7 +109,9 @@ class Router:
             quotes = route.draft_quotes if kind == "draft" else 0
             gate = bool(quotes) or (ev is not None and ev.require_words)
             if hits and ev is not None and ev.unit == "sentences":
-                hits, score, lead, answered = self._sentences(query, vector, hits, ev, quotes, gate)
+                hits, score, lead, answered = evidence.sentence_hits(
+                    query, vector, hits, ev, quotes, gate, self.embedder
+                )
         refused = bool(wanted) and (best is None or best < route.min_similarity)
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
@@ -113,52 +119,7 @@ class Router:
         if not answered:
             refused = True  # nothing in the documents says what the question asks
         flat = None if vector is None else vector.reshape(-1)
-        return Retrieved(tuple(hits), best, refused, named, lead, flat)
-
-    def _sentences(
-        self,
-        question: str,
-        vector: np.ndarray | None,
-        hits: list[Hit],
-        ev: EvidenceConfig,
-        quotes: int,
-        gate: bool,
-    ) -> tuple[list[Hit], float | None, int, bool]:
-        """The hits' sentences nearest the question (``evidence.select``), the ``quotes`` lead
-        sentences first; the best score; how many lead; whether any sentence holds the
-        question's distinctive words (always True without ``gate``). Under the router's lock."""
-        context = [
-            float(h.vector @ np.asarray(vector).reshape(-1)) if h.vector is not None else 0.0
-            for h in hits
-        ]
-        if ev.drop_names:
-            plain = naming.without_names(question, sorted({h.chunk.doc_id for h in hits}))
-            if plain != question:
-                question, vector = plain, self.embedder.embed_query(plain)
-        ranked = evidence.select(
-            question,
-            vector,
-            [h.chunk for h in hits],
-            self.embedder.embed,
-            # Leads are judged against every candidate (a word's spread across them).
-            10_000 if gate else ev.sentences,
-            ev.lexical_weight,
-            ev.chunk_weight,
-            context,
-        )
-        found = evidence.leads(question, ranked, max(quotes, 1)) if gate else []
-        first = found[:quotes]
-        rest = [c for i, c in enumerate(ranked) if i not in first]
-        chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
-        where = {h.chunk.chunk_id: h.collection for h in hits}
-        sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector) for c in chosen]
-        answered = bool(found) or not gate
-        return sentences, (ranked[0].score if ranked else None), len(first), answered
-
-    def versions(self, collections: Sequence[str]) -> dict[str, str]:
-        """The version each collection's retriever reads now (the ledger's provenance)."""
-        found = {c: self.retriever(c) for c in collections}
-        return {c: r.snapshot.version for c, r in found.items() if r is not None}
+        return Retrieved(tuple(hits), best, refused, named, lead, flat, versions)
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
         """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""
@@ -204,7 +165,7 @@ class Router:
         # A refusal: no prompt, nothing to generate; the route's refusal is the answer.
         refused = Composition(
             route_name, [], (), len(hits), 0, True, best, settings, adapter, 0, named,
-            refusal=route.refusal, query_vector=retrieved.query_vector,
+            refusal=route.refusal, query_vector=retrieved.query_vector, versions=retrieved.versions,
         )  # fmt: skip
         if retrieved.refused:
             return refused

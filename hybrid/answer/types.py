@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -43,6 +43,7 @@ class Retrieved:
     named: tuple[str, ...] = ()  # documents the question named, searched instead of all
     lead: int = 0  # the first ``lead`` hits open a draft verbatim (RouteConfig.draft_quotes)
     query_vector: np.ndarray | None = None  # (dim,) the question's embedding; None: no search
+    versions: dict[str, str] = field(default_factory=dict)  # collection -> version searched
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Composition:
     lead: int = 0  # sources 1..lead open the text verbatim, as quotes (drafts)
     refusal: str = ""  # the route's refusal: the whole answer when ``refused``
     query_vector: np.ndarray | None = None  # (dim,) the question's embedding (drift monitor)
+    versions: dict[str, str] = field(default_factory=dict)  # collection -> version read
 
 
 class EvidenceRef(TypedDict):

@@ -67,7 +67,7 @@ def record(
             )
             for src in comp.sources
         ),
-        versions=s.answers.versions(collections),
+        versions={c: v for c, v in comp.versions.items() if c in collections},
         citations=tuple(answer.citations),
         adapter=comp.adapter,
         vector=comp.query_vector,
