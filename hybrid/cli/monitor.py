@@ -13,14 +13,14 @@ feedback_app = typer.Typer(help="Agents' ratings and corrections of answers.", n
 app.add_typer(feedback_app, name="feedback")
 
 
-def _ledger(ctx: typer.Context, must_exist: bool = True):
+def _ledger(ctx: typer.Context):
+    """(the recipe's ledger, its path); None when no server has written one yet (reading must
+    not create an empty ledger)."""
     from hybrid.monitor.ledger import Ledger
 
     config = ctx.obj.config()
     path = config.monitor.ledger_path(config.index_dir)
-    if must_exist and not path.is_file():
-        return None, path
-    return Ledger(path), path
+    return (Ledger(path) if path.is_file() else None), path
 
 
 @feedback_app.command("list")
