@@ -177,6 +177,10 @@ def judge(
         return judged("unsupported", f"figure {shown} is not in the source")
     if _negation_flip(claim, text):
         return judged("contradicted", "negation differs from the source")
+    plain_claim, plain_text = _plain(claim), _plain(text)
+    if plain_claim and plain_claim in plain_text:
+        # The source's own words, in its order: nothing moved or swapped into them.
+        return judged("quoted", "verbatim")
     moved = _figure_moved(claim, stated, text)
     if moved:
         return judged("contradicted", f"{moved!r} goes with another figure in the source")
@@ -190,9 +194,8 @@ def judge(
     )
     if swapped:
         return judged("contradicted", f"{swapped!r} belongs to another source sentence")
-    plain_claim, plain_text = _plain(claim), _plain(text)
     ratio = difflib.SequenceMatcher(None, plain_claim, plain_text, autojunk=False).ratio()
-    if plain_claim and (plain_claim in plain_text or ratio >= config.quote_ratio):
+    if plain_claim and ratio >= config.quote_ratio:
         return judged("quoted", "verbatim")
     if nli is not None:
         verdict = nli.label(text, claim)
@@ -281,6 +284,9 @@ def _figure_moved(claim: str, groups: list[set[str]], source: str) -> str | None
     if not groups:
         return None
     stated = set().union(*groups)
+    # "six (6) months" states 6 twice, once without its unit: a segment holding the bare "6"
+    # states the claim's figure too, it is not another one.
+    stated |= {form.split(" ")[0] for form in stated}
     segments: list[tuple[set[str], set[str]]] = []
     context: set[str] = set()
     relative = False  # a stated figure sits in a relative clause ("vans, which include 150")

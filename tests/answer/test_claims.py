@@ -135,3 +135,32 @@ def test_an_nli_model_decides_on_the_aligned_pair(tmp_path, smol_tokenizer, embe
     assert quoted.label == "quoted"  # verbatim text needs no model
     with pytest.raises(ValueError, match="entailment and a contradiction label"):
         claims.NLI(str(_tiny_nli(tmp_path / "bad", smol_tokenizer, {0: "yes", 1: "no"})))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # A figure written twice ("six (6)") and repeated in the sentence: found in CUAD
+        # contracts, where these verbatim quotes were labelled "contradicted".
+        "Unless either party gives written notice to terminate this Agreement at least six (6) "
+        "months prior to the end of said Initial Term, this Agreement shall continue on a year "
+        "to year basis until terminated by either party by giving written notice of termination "
+        "at least six (6) months prior to the end of the then current Extended Term.",
+        "Audit During the Term and for seven (7) years after the expiration or termination of "
+        "this Agreement, Reseller agrees to maintain complete books and records.",
+    ],
+)
+def test_a_verbatim_sentence_with_figures_written_twice_is_quoted(embedder, sentence):
+    other = "The Reseller pays a fee of twelve (12) dollars per licence within 30 days."
+    sources = [
+        SearchResult(1, 1.0, "c", "k.pdf", t, 1, 1, "", 0, len(t)) for t in (other, sentence)
+    ]
+    vectors = embedder.embed([other, sentence])
+    judged = claims.judge(sentence, vectors[1], sources, vectors, VerifyConfig())
+    assert (judged.label, judged.index) == ("quoted", 1)
+    # The guard it passes is still there for a claim that does move a figure.
+    moved = sentence.replace("seven (7) years", "twelve (12) years")
+    if moved != sentence:
+        judged = claims.judge(moved, embedder.embed([moved])[0], sources, vectors, VerifyConfig())
+        assert judged.label != "quoted"
