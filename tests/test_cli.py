@@ -149,3 +149,24 @@ def test_demo_indexes_samples_and_contracts_then_searches(tmp_path):
     assert "acme-policies: 5 added" in result.stdout and "contracts: 1 added" in result.stdout
     assert "returns-policy.md" in result.stdout  # the sale-items answer
     assert "GOVERNING" in result.stdout or "governed" in result.stdout.lower()
+
+
+@pytest.mark.integration
+def test_clauses_flags_a_contract_with_the_shipped_model(tmp_path):
+    from tests.clause_data import CONTRACT, pdf
+
+    contract = tmp_path / "supply.pdf"
+    contract.write_bytes(pdf(CONTRACT))
+    result = CliRunner().invoke(app, ["clauses", str(contract), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stderr: the models' loading bars
+    law = [f for f in report["flags"] if f["type"] == "Governing Law"]
+    assert report["pages"] == 2 and len(report["types"]) == 12
+    assert len(law) == 1 and law[0]["page"] == 1 and "Vermont" in law[0]["quote"]
+    assert all(f["label"] == "quoted" for f in report["flags"])
+    table = CliRunner().invoke(app, ["clauses", str(contract)])
+    assert table.exit_code == 0 and "Governing Law" in table.output and "none found" in table.output
+    off = tmp_path / "off.yaml"
+    off.write_text("clauses: null\n")
+    refused = CliRunner().invoke(app, ["-c", str(off), "clauses", str(contract)])
+    assert refused.exit_code != 0 and "clauses: null" in str(refused.exception)

@@ -8,6 +8,7 @@ import sys
 from hybrid.cli import (  # noqa: F401  (registers the commands)
     answers,
     behaviour,
+    clauses,
     drafts,
     knowledge,
     monitor,

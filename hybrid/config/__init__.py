@@ -16,6 +16,7 @@ from hybrid.config.behaviour import (
     SplitConfig,
     TrainConfig,
 )
+from hybrid.config.clauses import CUAD_TYPES, DEFAULT_TYPES, ClausesConfig, ClauseType
 from hybrid.config.knowledge import (
     ChunkingConfig,
     EmbedderConfig,
@@ -39,6 +40,10 @@ from hybrid.config.serving import ApiKey, LimitsConfig, Role, ServeConfig
 from hybrid.config.triage import DEFAULT_TEAMS, TriageConfig
 
 __all__ = [
+    "CUAD_TYPES",
+    "DEFAULT_TYPES",
+    "ClauseType",
+    "ClausesConfig",
     "ANSWERER",
     "DEFAULT_PII",
     "DEFAULT_ROUTES",

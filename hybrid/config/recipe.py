@@ -16,6 +16,7 @@ from hybrid.config.behaviour import (
     SplitConfig,
     TrainConfig,
 )
+from hybrid.config.clauses import ClausesConfig
 from hybrid.config.knowledge import (
     KnowledgeConfig,
 )
@@ -43,6 +44,7 @@ class HybridConfig(KnowledgeConfig):
     serve: ServeConfig = ServeConfig()
     monitor: MonitorConfig = MonitorConfig()
     triage: TriageConfig | None = None
+    clauses: ClausesConfig | None = ClausesConfig()  # null: no POST /v1/clauses
 
     @property
     def knowledge(self) -> KnowledgeConfig:

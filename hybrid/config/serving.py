@@ -54,6 +54,8 @@ class LimitsConfig(Strict):
     per_key_tokens_per_minute: int = Field(100_000, gt=0)
     request_timeout_s: float = Field(120.0, gt=0)
     max_ticket_chars: int = Field(20_000, gt=0)  # POST /v1/triage; beyond it 413
+    # POST /v1/clauses: a contract's extracted text (about 250 pages); beyond it 413
+    max_contract_chars: int = Field(600_000, gt=0)
 
 
 class ServeConfig(Strict):

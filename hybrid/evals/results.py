@@ -152,7 +152,45 @@ class TriageResult(BaseModel):
     lora_training: dict[str, Any] | None = None  # steps, losses, wall time
 
 
-Result = GridResult | RetrievalResult | RedactionResult | DraftsResult | TriageResult
+class ClauseTypeScores(BaseModel):
+    """One clause type: (a) on held-out contracts' texts, (b) on the PDFs' pages."""
+
+    type: str
+    support: int  # held-out texts of this type
+    precision: float
+    recall: float
+    f1: float
+    baseline_f1: float  # the embedding-only head, same split
+    threshold: float
+    pdf_clauses: int  # labelled clauses of this type found in the PDFs' text
+    pdf_found: int  # ... with a flag of this type on their page
+    false_pages_per_contract: float  # pages flagged for this type that hold none of it
+
+
+class ClausesResult(BaseModel):
+    """``hybrid eval clauses``: (a) texts of held-out contracts, (b) the shared PDFs, page by
+    page (their contracts are in neither training nor (a))."""
+
+    dataset: str
+    train_texts: int
+    train_contracts: int
+    validation_texts: int
+    held_out_texts: int
+    held_out_contracts: int
+    pdfs: int
+    seed: int
+    macro_f1: float
+    baseline_macro_f1: float
+    pdf_found_share: float  # labelled clauses with a flag of their type on their page
+    false_pages_per_contract_type: float  # averaged over contracts and types
+    flags_quoted_share: float  # flags whose quote the verifier labels "quoted"
+    seconds_per_page: float  # flagging, this machine
+    types: list[ClauseTypeScores]
+
+
+Result = (
+    GridResult | RetrievalResult | RedactionResult | DraftsResult | TriageResult | ClausesResult
+)
 
 
 def write(result: Result, path: Path) -> Path:

@@ -255,3 +255,44 @@ def collect_garbage(coll: Path) -> None:
     for path in versions.iterdir():
         if path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def read_document(coll: Path, doc_id: str):
+    """A document of the live version as a ``LoadedDocument``, rebuilt from its chunks (they
+    are verbatim slices of the extracted text; the whitespace between them comes back as line
+    breaks) and its pages' offsets: what clause flags read for a document already indexed.
+    KeyError when the collection has no such document."""
+    from hybrid.knowledge.loaders import LoadedDocument
+
+    version = current_version(coll)
+    if version is None:
+        raise FileNotFoundError(f"no collection at {coll}")
+    db = open_db(coll / "versions" / version / "chunks.sqlite")
+    try:
+        row = db.execute(
+            "SELECT kind, content_hash, size_bytes FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(doc_id)
+        chunks = db.execute(
+            "SELECT text, char_start FROM chunks WHERE doc_id = ? ORDER BY char_start", (doc_id,)
+        ).fetchall()
+        pages = db.execute(
+            "SELECT char_start FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,)
+        ).fetchall()
+    finally:
+        db.close()
+    parts, end = [], 0
+    for text, start in chunks:
+        if start > end:
+            parts.append("\n" * (start - end))
+        parts.append(text[max(0, end - start) :])  # chunks overlap: only what is new
+        end = max(end, start + len(text))
+    return LoadedDocument(
+        doc_id,
+        row["kind"],
+        "".join(parts),
+        row["content_hash"],
+        row["size_bytes"],
+        page_starts=tuple(p["char_start"] for p in pages),
+    )

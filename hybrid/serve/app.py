@@ -13,13 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hybrid.answer.clauses import ClauseFlagger
 from hybrid.answer.router import Router
 from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig
 from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
 from hybrid.runtime.engine import Engine
-from hybrid.serve import chat, documents, drafts, feedback, owners, triage, verify
+from hybrid.serve import chat, clauses, documents, drafts, feedback, owners, triage, verify
 from hybrid.serve.auth import Auth
 from hybrid.serve.budget import TokenBudget
 from hybrid.serve.deps import Services
@@ -47,7 +48,7 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
 
     app = FastAPI(title="hybrid", version="0.1.0", lifespan=lifespan)
     app.state.services = s
-    for group in (chat, drafts, verify, documents, feedback, owners, triage):
+    for group in (chat, drafts, verify, documents, feedback, owners, triage, clauses):
         app.include_router(group.api)
     _errors(app)
     app.add_middleware(Observe, metrics=s.metrics)
@@ -84,7 +85,8 @@ def create_app(config: HybridConfig, engine: Engine, embedder: Embedder) -> Fast
 
 def services_for(config: HybridConfig, engine: Engine, embedder: Embedder) -> Services:
     """What the handlers share: the answer path, keys, the ledger and drift monitor (seeded
-    from the ledger), the triage classifier, and the per-key feedback budget."""
+    from the ledger), the triage classifier, the clause flagger, and the per-key feedback
+    budget."""
     ledger, drift = feedback.open_monitoring(config)
     return Services(
         config,
@@ -94,6 +96,11 @@ def services_for(config: HybridConfig, engine: Engine, embedder: Embedder) -> Se
         ledger=ledger,
         drift=drift,
         triager=Triager.load(config.triage) if config.triage is not None else None,
+        # Its own embedder: the router's serves queries under the router's lock, and a fast
+        # tokenizer may not be shared between threads.
+        flagger=ClauseFlagger.load(config.clauses, Embedder(config.embedder))
+        if config.clauses
+        else None,
         feedback_budget=TokenBudget(
             limit_of=lambda _: config.monitor.feedback_per_minute,
             unit="feedback posts",
@@ -191,7 +198,9 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        upload = scope["method"] == "PUT" and "/documents/" in scope["path"]
+        upload = (scope["method"] == "PUT" and "/documents/" in scope["path"]) or (
+            scope["method"] == "POST" and scope["path"] == "/v1/clauses"  # a contract's bytes
+        )
         limit = self.upload_limit if upload else self.json_limit
         what = "upload" if upload else "request body"
         setting = "max_upload_mb" if upload else "max_body_kb"

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from hybrid.answer.clauses import ClauseFlagger
 from hybrid.answer.router import Router
 from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig, RouteConfig
@@ -36,6 +37,7 @@ class Services:
     drift: DriftMonitor | None = None
     feedback_budget: TokenBudget = field(default_factory=TokenBudget)  # set per config
     triager: Triager | None = None  # POST /v1/triage (recipe key triage:)
+    flagger: ClauseFlagger | None = None  # POST /v1/clauses (recipe key clauses:)
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
     _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)

@@ -13,7 +13,15 @@ import torch
 
 from hybrid.datasets.qa_sets import QA, read_kb
 from hybrid.evals.answers import ARMS, Outcome, parse_arms, run_grid, score, write_outputs
-from hybrid.evals.results import DraftsResult, GridResult, RedactionResult, RetrievalResult, read
+from hybrid.evals.results import (
+    ClausesResult,
+    DraftsResult,
+    GridResult,
+    RedactionResult,
+    RetrievalResult,
+    TriageResult,
+    read,
+)
 from hybrid.knowledge.search import SearchResult
 from tests.conftest import make_config
 
@@ -188,6 +196,8 @@ RESULTS = Path(__file__).resolve().parents[2] / "evals" / "results"
         ("retrieval-", RetrievalResult),
         ("redaction-", RedactionResult),
         ("drafts-", DraftsResult),
+        ("triage", TriageResult),
+        ("clauses", ClausesResult),
     ],
 )
 def test_every_committed_result_reads_as_its_model(prefix, kind):

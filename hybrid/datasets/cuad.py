@@ -1,0 +1,84 @@
+"""CUAD's master clauses CSV as labelled clause texts, and its contracts split by contract.
+
+Each contract row lists, per clause category, the clause texts annotators marked; one text can
+carry several categories ("Cap On Liability" and "Uncapped Liability" share carve-outs). A text
+whose categories are none of the types a model learns is a passage of no type for it.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid.config.clauses import CUAD_TYPES
+from hybrid.datasets.qa_sets import fraction
+
+MIN_WORDS = 4  # "Nevada", "5/8/14": answers to look up, not clauses to classify
+
+
+@dataclass(frozen=True)
+class ClauseText:
+    contract: str  # the CSV's file name
+    text: str  # whitespace folded
+    types: frozenset[str]  # every CUAD category annotators gave this text in this contract
+
+
+def stem(name: str) -> str:
+    """How a contract is matched to its PDF: the file name without extension, lower case."""
+    return Path(name).stem.lower()
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    csv.field_size_limit(1 << 30)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such CUAD master clauses CSV")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = [c for c in ("Filename", *CUAD_TYPES) if rows and c not in rows[0]]
+    if not rows or missing:
+        raise ValueError(f"{path}: not CUAD's master clauses CSV (missing column {missing[:1]})")
+    return rows
+
+
+def listed(cell: str) -> list[str]:
+    """A cell's clause texts (the CSV writes Python lists), whitespace folded."""
+    cell = cell.strip()
+    if not cell.startswith("["):
+        return []
+    try:
+        values = ast.literal_eval(cell)
+    except (ValueError, SyntaxError):
+        return []
+    return [" ".join(str(v).split()) for v in values]
+
+
+def clause_texts(rows: Sequence[dict[str, str]]) -> list[ClauseText]:
+    """Every labelled text of at least four words, once per contract, with all its categories.
+
+    Example: ``clause_texts(read_rows(csv))[0].types`` -> ``frozenset({"Governing Law"})``
+    """
+    out = []
+    for row in rows:
+        found: dict[str, set[str]] = {}
+        for category in CUAD_TYPES:
+            for text in listed(row[category]):
+                if len(text.split()) >= MIN_WORDS:
+                    found.setdefault(text, set()).add(category)
+        out += [ClauseText(row["Filename"], t, frozenset(c)) for t, c in found.items()]
+    return out
+
+
+def split_contracts(
+    texts: Sequence[ClauseText], held_out: float, seed: int, exclude: set[str]
+) -> tuple[list[ClauseText], list[ClauseText]]:
+    """(training, held-out) by contract, chosen by hash: a contract's clauses never straddle
+    the split. Contracts whose stem is in ``exclude`` (the PDFs evaluated page by page) are in
+    neither."""
+    kept = [t for t in texts if stem(t.contract) not in exclude]
+    train = [t for t in kept if fraction(t.contract, seed) >= held_out]
+    test = [t for t in kept if fraction(t.contract, seed) < held_out]
+    return train, test
