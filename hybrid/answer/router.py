@@ -28,6 +28,7 @@ from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
+from hybrid.models.promotions import Promotions, promotions_path
 from hybrid.runtime.engine import Engine, Event, Messages, Ticket
 
 # The request's types live in types.py; they are named here too, where callers look for them.
@@ -51,10 +52,26 @@ class Router:
             if r.draft_template is not None
         }
         self._retrievers: dict[str, Retriever] = {}
+        self.promotions = (
+            Promotions(promotions_path(config.index_dir))
+            if config.serve.require_promotion
+            else None
+        )
         self._nli_models: dict[str, claims.NLI] = {}
         # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
         # thread-safe, and both take milliseconds next to generation's seconds.
         self._lock = threading.Lock()
+
+    def adapter_of(self, route_name: str) -> str | None:
+        """The route's adapter: the configured one, or with ``serve.require_promotion`` the one
+        promoted for it now (the log is re-read when it changes: a rollback is live at once)."""
+        configured = self.route(route_name).adapter
+        if self.promotions is None or configured is None:
+            return configured
+        current = self.promotions.current(route_name)
+        if current is None:
+            raise NotFound(f"route {route_name!r}: no adapter is promoted for it")
+        return current.adapter
 
     def route(self, name: str) -> RouteConfig:
         if name not in self.config.routes:
@@ -160,7 +177,8 @@ class Router:
         hits, best, named = list(retrieved.hits), retrieved.best_similarity, retrieved.named
         history = [m for m in messages[:-1] if m.get("role") != "system"]
 
-        adapter = overrides.pick_adapter(route.adapter if kind == "answer" else route.draft_adapter)
+        configured = self.adapter_of(route_name) if kind == "answer" else route.draft_adapter
+        adapter = overrides.pick_adapter(configured)
 
         # A refusal: no prompt, nothing to generate; the route's refusal is the answer.
         refused = Composition(

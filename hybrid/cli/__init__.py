@@ -12,6 +12,7 @@ from hybrid.cli import (  # noqa: F401  (registers the commands)
     drafts,
     knowledge,
     monitor,
+    promotion,
     serve,
     triage,
     verify,

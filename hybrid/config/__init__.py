@@ -30,8 +30,10 @@ from hybrid.config.names import NAME, Name, check_name
 from hybrid.config.recipe import HybridConfig, load_config, parse_config
 from hybrid.config.routes import (
     DEFAULT_ROUTES,
+    GRID_METRICS,
     EvidenceConfig,
     GenerationSettings,
+    PromotionGate,
     RouteConfig,
     VerifyConfig,
 )
@@ -40,6 +42,8 @@ from hybrid.config.serving import ApiKey, LimitsConfig, Role, ServeConfig
 from hybrid.config.triage import DEFAULT_TEAMS, TriageConfig
 
 __all__ = [
+    "GRID_METRICS",
+    "PromotionGate",
     "CUAD_TYPES",
     "DEFAULT_TYPES",
     "ClauseType",

@@ -67,6 +67,9 @@ class ServeConfig(Strict):
     # /metrics and /healthz's route list without a key (Prometheus scrapers). Default: public
     # only while the server has no keys; with keys, only by explicit choice.
     public_metrics: bool | None = None
+    # Serve a route's adapter only once `hybrid adapters promote` passed it (or was forced):
+    # the server refuses to start otherwise, and follows rollbacks without a restart.
+    require_promotion: bool = False
 
     @property
     def metrics_public(self) -> bool:

@@ -19,6 +19,7 @@ from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig
 from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
+from hybrid.models.promotions import check_promoted
 from hybrid.runtime.engine import Engine
 from hybrid.serve import chat, clauses, documents, drafts, feedback, owners, triage, verify
 from hybrid.serve.auth import Auth
@@ -87,11 +88,14 @@ def services_for(config: HybridConfig, engine: Engine, embedder: Embedder) -> Se
     """What the handlers share: the answer path, keys, the ledger and drift monitor (seeded
     from the ledger), the triage classifier, the clause flagger, and the per-key feedback
     budget."""
+    router = Router(config, engine, embedder)
+    if router.promotions is not None:
+        check_promoted(config, router.promotions)  # refuse to start on an unpromoted adapter
     ledger, drift = feedback.open_monitoring(config)
     return Services(
         config,
         engine,
-        Router(config, engine, embedder),
+        router,
         Auth(config.serve),
         ledger=ledger,
         drift=drift,

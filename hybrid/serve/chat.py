@@ -29,7 +29,7 @@ def models(who: Caller, s: ServicesDep) -> dict:
             "created": int(s.started),
             "owned_by": "hybrid",
             "collections": [c for c in route.collections if who.may_read(c)],
-            "adapter": route.adapter,
+            "adapter": s.answers.adapter_of(name),  # the promoted one, when promotion rules
         }
         for name, route in s.config.routes.items()
         if who.may_use_route(name)
