@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from hybrid.knowledge import store
 from hybrid.knowledge.loaders import LoadError, check_doc_id, load_bytes
 from hybrid.serve.deps import Caller, ServicesDep
+from hybrid.serve.documents import check_collection
 
 api = APIRouter()
 
@@ -47,12 +48,7 @@ def _contract(
     if collection is not None:
         if not document:
             raise HTTPException(400, "document: name the collection's document to flag")
-        try:
-            store.check_name(collection)
-        except ValueError as error:
-            raise HTTPException(400, f"collection: {error}") from None
-        if not who.may_read(collection):
-            raise HTTPException(403, f"key {who.name!r} may not access collection {collection!r}")
+        check_collection(s, who, collection, "draft")
         try:
             return store.read_document(
                 store.collection_dir(s.config.index_dir, collection), document

@@ -18,7 +18,8 @@ from hybrid.serve.responses import CollectionInfo, CollectionList, Deleted, Uplo
 api = APIRouter()
 
 
-def _checked(s: Services, who: Principal, collection: str, capability: str) -> None:
+def check_collection(s: Services, who: Principal, collection: str, capability: str) -> None:
+    """403 without the capability or read access to the collection; 400 for a bad name."""
     s.auth.require(who, capability)
     try:
         store.check_name(collection)
@@ -50,7 +51,7 @@ def list_collections(who: Caller, s: ServicesDep) -> dict:
 
 @api.get("/v1/collections/{collection}", response_model=CollectionInfo)
 def show(collection: str, who: Caller, s: ServicesDep) -> dict:
-    _checked(s, who, collection, "documents")
+    check_collection(s, who, collection, "documents")
     try:
         info = collection_info(store.collection_dir(s.config.index_dir, collection))
     except FileNotFoundError:
@@ -93,7 +94,7 @@ async def upload(
     who: Caller,
     s: ServicesDep,
 ) -> dict:
-    _checked(s, who, collection, "documents")
+    check_collection(s, who, collection, "documents")
     doc_id = _doc_id(path)
     data = await request.body()  # BodyLimit has capped it at serve.limits.max_upload_mb
     if not data:
@@ -127,7 +128,7 @@ async def upload(
 
 @api.delete("/v1/collections/{collection}/documents/{path:path}", response_model=Deleted)
 async def delete(collection: str, path: str, who: Caller, s: ServicesDep) -> dict:
-    _checked(s, who, collection, "documents")
+    check_collection(s, who, collection, "documents")
     try:
         doc_id = check_doc_id(path)
     except ValueError as error:

@@ -13,7 +13,9 @@ from tests.conftest import REPO
 
 HELD_OUT = REPO / "evals" / "data" / "kb" / "heldout"
 ASKED = {
-    "What does Quillhouse charge for Standard Post?": "$3.50",
+    # (The previous answerer was asked Standard Post's price, $3.50; this one quotes the
+    # sentence on when Standard Post is free instead: a miss the grid counts, README.)
+    "How much is Priority Tracked shipping at Quillhouse Paper Co.?": "$7.50",
     "How much data comes with Orbit 10?": "10 GB",
     "How long do deleted notes stay in the Nimbus Notes trash?": "14 days",
 }
