@@ -7,16 +7,16 @@ whose categories are none of the types a model learns is a passage of no type fo
 
 from __future__ import annotations
 
-import ast
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid.config.clauses import CUAD_TYPES
-from hybrid.datasets.qa_sets import fraction
+from hybrid.datasets.qa_sets import fraction, listed
 
 MIN_WORDS = 4  # "Nevada", "5/8/14": answers to look up, not clauses to classify
+__all__ = ["ClauseText", "clause_texts", "listed", "read_rows", "split_contracts", "stem"]
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,6 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     if not rows or missing:
         raise ValueError(f"{path}: not CUAD's master clauses CSV (missing column {missing[:1]})")
     return rows
-
-
-def listed(cell: str) -> list[str]:
-    """A cell's clause texts (the CSV writes Python lists), whitespace folded."""
-    cell = cell.strip()
-    if not cell.startswith("["):
-        return []
-    try:
-        values = ast.literal_eval(cell)
-    except (ValueError, SyntaxError):
-        return []
-    return [" ".join(str(v).split()) for v in values]
 
 
 def clause_texts(rows: Sequence[dict[str, str]]) -> list[ClauseText]:

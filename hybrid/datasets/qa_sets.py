@@ -6,6 +6,7 @@ strings, gold documents, and gold evidence spans (character offsets into the gol
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import json
@@ -210,10 +211,20 @@ def read_cuad(
     return QASet("cuad", docs, None, items)
 
 
-def _clauses(cell: str) -> list[str]:
-    from hybrid.datasets.cuad import MIN_WORDS, listed  # cuad reads qa_sets' fraction
+def listed(cell: str) -> list[str]:
+    """A CUAD cell's clause texts (the CSV writes Python lists), whitespace folded."""
+    cell = cell.strip()
+    if not cell.startswith("["):
+        return []
+    try:
+        values = ast.literal_eval(cell)
+    except (ValueError, SyntaxError):
+        return []
+    return [" ".join(str(v).split()) for v in values]
 
-    return [text for text in listed(cell) if len(text.split()) >= MIN_WORDS]
+
+def _clauses(cell: str) -> list[str]:
+    return [text for text in listed(cell) if len(text.split()) >= 4]
 
 
 def index_set(
