@@ -74,9 +74,11 @@ def train_clause_model(
     types: Sequence[str],
     embedder: Embedder,
     progress: bool = True,
+    vectors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ClauseModel:
     """Fit the heads on ``train``; choose the regularisation and each type's threshold on
     ``validation``; then refit on both (the choices stay): validation contracts are data too.
+    ``vectors``: the texts' embeddings (train, validation) when the caller has them already.
 
     Example: ``train_clause_model(fit, held, ["Governing Law"], embedder).types``
     """
@@ -85,8 +87,10 @@ def train_clause_model(
     if empty:
         raise ValueError(f"clause types with no training clause: {empty}")
     started = time.perf_counter()
-    texts = [c.text for c in train]
-    vectors = embedder.embed(texts, progress)
+    texts, held = [c.text for c in train], [c.text for c in validation]
+    if vectors is None:
+        vectors = (embedder.embed(texts, progress), embedder.embed(held, progress))
+    vectors, held_vectors = vectors
     vectorizers = {kind: vectorizer(kind).fit(texts) for kind in ANALYSERS}
     x = features(vectorizers, texts, vectors)
     model = ClauseModel(
@@ -101,8 +105,6 @@ def train_clause_model(
     )
     chosen, tried = STRENGTHS[1], {}
     if validation:
-        held = [c.text for c in validation]
-        held_vectors = embedder.embed(held, progress)
         gold = targets(validation, types)
         best: tuple[float, list] = (-1.0, [])
         for c in STRENGTHS:

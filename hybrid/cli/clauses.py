@@ -56,6 +56,8 @@ def eval_clauses(
 ) -> None:
     """Train the clause model on CUAD by contract, then score (a) held-out contracts' clause
     texts and (b) the PDFs' pages (their contracts are in neither); JSON, table and PNG."""
+    import numpy as np
+
     from hybrid.answer.clauses import ClauseFlagger
     from hybrid.behaviour.clauses import train_clause_model
     from hybrid.cli.knowledge import embedder_for
@@ -79,7 +81,10 @@ def eval_clauses(
     train, test = cuad.split_contracts(texts, held_out, seed, {cuad.stem(p.name) for p in files})
     fit, thresholds = cuad.split_contracts(train, validation, seed + 1, set())
     embedder = embedder_for(config)
-    found = train_clause_model(fit, thresholds, types, embedder)
+    # Each text embedded once: training, its validation, the held-out eval and the baseline.
+    fit_v, thresholds_v, test_v = (embedder.embed([c.text for c in part], progress=True)
+                                   for part in (fit, thresholds, test))  # fmt: skip
+    found = train_clause_model(fit, thresholds, types, embedder, vectors=(fit_v, thresholds_v))
     found.save(model)
     card = AdapterCard(
         name="clauses",
@@ -94,7 +99,9 @@ def eval_clauses(
     )
     write_card(model, card)
     out.print(f"wrote {model} ({found.trained['seconds']} s)")
-    scores, _ = evaluation.classify(found, embedder, fit, test)
+    scores = evaluation.classify(
+        found, [*fit, *thresholds], np.vstack([fit_v, thresholds_v]), test, test_v
+    )
     flagger = ClauseFlagger(clauses_config.model_copy(update={"model": model}), found, embedder)
     per_pdf, totals = evaluation.on_pdfs(flagger, rows, files)
     result = evaluation.result(data, found, test, seed, scores, per_pdf, totals)

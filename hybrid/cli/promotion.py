@@ -56,9 +56,9 @@ def promote(
     for bound, limits in (("min", gate.min), ("max", gate.max)):
         for metric, limit in limits.items():
             value = figures.get(metric)
-            bad = any(f.startswith(metric + " ") for f in failed)
-            table.add_row(metric, "-" if value is None else f"{value:.3f}",
-                          f"{bound} {limit}", "[red]missed[/]" if bad else "ok")  # fmt: skip
+            shown = "-" if value is None else f"{value:.3f}"
+            verdict = "[red]missed[/]" if metric in failed else "ok"
+            table.add_row(metric, shown, f"{bound} {limit}", verdict)
     out.print(table)
     done = record(_promotions(config), route, name, folder, figures, gate, force)
     out.print(f"{done.action}: {name} serves route {route} (digest {done.digest[:12]})")

@@ -87,7 +87,9 @@ def arm_config(config: HybridConfig, route_name: str, collection: str, adapter: 
         )
     adapters = {TUNED: adapter} if adapter is not None else {}
     runtime = config.runtime.model_copy(update={"adapters": adapters})
-    return config.model_copy(update={"routes": routes, "runtime": runtime})
+    # The grid measures the adapter it is given, promoted or not (it is how one gets promoted).
+    serve = config.serve.model_copy(update={"require_promotion": False})
+    return config.model_copy(update={"routes": routes, "runtime": runtime, "serve": serve})
 
 
 def ask(router: Router, arm: str, qa: QA, timeout: float) -> Outcome:

@@ -12,7 +12,6 @@ clauses are false pages.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,35 +21,31 @@ import numpy as np
 from hybrid.answer.clauses import ClauseFlagger
 from hybrid.behaviour.clauses import f1, targets
 from hybrid.config import IngestConfig
+from hybrid.datasets import cuad
 from hybrid.datasets.cuad import ClauseText, listed, stem
 from hybrid.evals.results import ClausesResult, ClauseTypeScores
-from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.loaders import load_bytes, read_file
 from hybrid.models.clauses import ClauseModel
 
-KEY_CHARS = 50  # how much of a clause's start locates it on a page
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
 
 def classify(
-    model: ClauseModel, embedder: Embedder, train: Sequence[ClauseText], test: Sequence[ClauseText]
-) -> tuple[dict[str, dict[str, float]], np.ndarray]:
-    """(a): per type {support, precision, recall, f1, baseline_f1}; and the test vectors."""
+    model: ClauseModel,
+    train: Sequence[ClauseText],
+    train_vectors: np.ndarray,
+    test: Sequence[ClauseText],
+    test_vectors: np.ndarray,
+) -> dict[str, dict[str, float]]:
+    """(a): per type {support, precision, recall, f1, baseline_f1}. The baseline head learns
+    from the same training texts (``train``: every text the model was fitted on)."""
     from sklearn.linear_model import LogisticRegression
 
-    texts = [c.text for c in test]
-    vectors = embedder.embed(texts, progress=True)
-    predicted = model.probabilities(texts, vectors) >= model.thresholds
+    predicted = model.probabilities([c.text for c in test], test_vectors) >= model.thresholds
     gold = targets(test, model.types)
-    train_vectors = embedder.embed([c.text for c in train], progress=True)
     train_gold = targets(train, model.types)
     scores = {}
     for j, name in enumerate(model.types):
         head = LogisticRegression(C=16.0, max_iter=3000, class_weight="balanced")
-        baseline = head.fit(train_vectors, train_gold[:, j]).predict(vectors).astype(bool)
+        baseline = head.fit(train_vectors, train_gold[:, j]).predict(test_vectors).astype(bool)
         tp = float(np.sum(gold[:, j] & predicted[:, j]))
         scores[name] = {
             "support": int(gold[:, j].sum()),
@@ -59,16 +54,7 @@ def classify(
             "f1": f1(gold[:, j], predicted[:, j]),
             "baseline_f1": f1(gold[:, j], baseline),
         }
-    return scores, vectors
-
-
-def clause_pages(page_texts: Sequence[str], clause: str) -> int | None:
-    """The 1-based page whose text holds the clause's start, None when extraction lost it."""
-    key = _norm(clause)[:KEY_CHARS]
-    for number, text in enumerate(page_texts, start=1):
-        if key and key in text:
-            return number
-    return None
+    return scores
 
 
 def on_pdfs(
@@ -93,11 +79,10 @@ def on_pdfs(
         totals["pages"] += doc.n_pages or 1
         totals["flags"] += len(report.flags)
         totals["quoted"] += sum(f.label == "quoted" for f in report.flags)
-        starts = [*doc.page_starts, len(doc.text)]
-        page_texts = [_norm(doc.text[a:b]) for a, b in zip(starts, starts[1:], strict=False)]
+        pages = cuad.page_texts(doc)
         for name in types:
             flagged = {f.page for f in report.found(name)}
-            located = [clause_pages(page_texts, c) for c in listed(row[name])]
+            located = [cuad.clause_page(pages, c) for c in listed(row[name])]
             gold = [p for p in located if p is not None]
             per[name]["clauses"] += len(gold)
             per[name]["found"] += sum(p in flagged for p in gold)

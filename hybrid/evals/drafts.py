@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from tqdm import tqdm
 from hybrid.answer.footnotes import footnoted
 from hybrid.answer.router import Router
 from hybrid.config import IngestConfig
+from hybrid.datasets import cuad
 from hybrid.evals.results import DraftCase, DraftsResult
 from hybrid.knowledge.loaders import load_bytes, read_file
 from hybrid.runtime.engine import Engine
@@ -72,19 +72,10 @@ def cases(labels: Path, documents: Iterable[str]) -> tuple[list[Case], list[str]
     return out, laws
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
 def clause_page(pdf: Path, clause: str, ingest: IngestConfig) -> int | None:
     """The page holding the clause's first 50 characters (1-based), None if not found."""
     doc = load_bytes(read_file(pdf, ingest), pdf.name, ingest)
-    starts = [*doc.page_starts, len(doc.text)]
-    key = _norm(clause)[:50]
-    for page in range(len(starts) - 1):
-        if key and key in _norm(doc.text[starts[page] : starts[page + 1]]):
-            return page + 1
-    return None
+    return cuad.clause_page(cuad.page_texts(doc), clause)
 
 
 def evaluate(

@@ -22,22 +22,23 @@ class PromotionRefused(ValueError):
     """The adapter missed the route's thresholds; the message lists each failing figure."""
 
 
-def misses(figures: dict[str, float | None], gate: PromotionGate) -> list[str]:
-    """Each threshold missed, as "metric value < min" / "metric value > max"; a metric the eval
-    could not measure (None: e.g. no unanswerable question for refusal_recall) misses too.
+def misses(figures: dict[str, float | None], gate: PromotionGate) -> dict[str, str]:
+    """Each threshold missed, by metric: "metric value < min" / "metric value > max"; a metric
+    the eval could not measure (None: e.g. no unanswerable question for refusal_recall) misses
+    too.
 
-    Example: ``misses({"fact_match": 0.5}, gate_with_min_0_6) == ["fact_match 0.500 < 0.6"]``
+    Example: ``misses({"fact_match": 0.5}, gate_with_min_0_6)`` ->
+    ``{"fact_match": "fact_match 0.500 < 0.6"}``
     """
-    failed = []
+    failed = {}
     for bound, limits in (("<", gate.min), (">", gate.max)):
         for name, limit in limits.items():
             value = figures.get(name)
             if value is None:
-                failed.append(
-                    f"{name} not measured (needs {'>=' if bound == '<' else '<='} {limit})"
-                )
+                needs = ">=" if bound == "<" else "<="
+                failed[name] = f"{name} not measured (needs {needs} {limit})"
             elif (value < limit) if bound == "<" else (value > limit):
-                failed.append(f"{name} {value:.3f} {bound} {limit}")
+                failed[name] = f"{name} {value:.3f} {bound} {limit}"
     return failed
 
 
@@ -65,7 +66,7 @@ def promote(
 ) -> Promotion:
     """Record the promotion when every threshold holds, or when forced with a reason (the
     misses are recorded with it); otherwise PromotionRefused listing them."""
-    failed = misses(figures, gate)
+    failed = list(misses(figures, gate).values())
     if failed and not force:
         raise PromotionRefused(
             f"adapter {name!r} is not promoted for route {route!r}: "

@@ -13,8 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from hybrid.cli import app
-from hybrid.config import PromotionGate
+from hybrid.config import GRID_METRICS, PromotionGate
 from hybrid.evals.promotion import PromotionRefused, misses, promote
+from hybrid.evals.results import ArmScores
 from hybrid.models.promotions import Promotions
 from tests.evals.test_answers import QUESTIONS, tiny_adapter, write_questions  # noqa: F401
 
@@ -25,8 +26,9 @@ def _gate(tmp_path, **bounds) -> PromotionGate:
 
 def test_thresholds_name_every_missed_figure(tmp_path):
     gate = _gate(tmp_path, min={"fact_match": 0.6, "refusal_recall": 0.8}, max={"echo_rate": 0.0})
-    assert misses({"fact_match": 0.6, "refusal_recall": 0.9, "echo_rate": 0.0}, gate) == []
-    assert misses({"fact_match": 0.5, "refusal_recall": None, "echo_rate": 0.1}, gate) == [
+    assert misses({"fact_match": 0.6, "refusal_recall": 0.9, "echo_rate": 0.0}, gate) == {}
+    found = misses({"fact_match": 0.5, "refusal_recall": None, "echo_rate": 0.1}, gate)
+    assert list(found.values()) == [
         "fact_match 0.500 < 0.6",
         "refusal_recall not measured (needs >= 0.8)",
         "echo_rate 0.100 > 0.0",
@@ -35,6 +37,8 @@ def test_thresholds_name_every_missed_figure(tmp_path):
         _gate(tmp_path, min={"fact": 0.5})
     with pytest.raises(ValueError, match="at least one threshold"):
         _gate(tmp_path)
+    # The metrics a gate may bound are the grid's, named once in config (below evals).
+    assert set(GRID_METRICS) == set(ArmScores.model_fields)
 
 
 def test_a_refused_promotion_records_nothing_and_a_forced_one_its_reason(tmp_path):
@@ -75,6 +79,8 @@ def test_promote_history_rollback_through_the_cli(tmp_path, docs_folder, tiny_ll
     def recipe(path, **bounds):
         path.write_text(yaml.safe_dump({
             "index_dir": str(tmp_path / "idx"),
+            # As a deployment would have it: measuring must not need a promotion already.
+            "serve": {"require_promotion": True},
             "chunking": {"unit": "chars", "size": 300, "overlap": 50},
             "runtime": {"base_model": str(tiny_llama), "dtype": "fp32", "device": "cpu",
                         "adapters": {"first": str(tiny_adapter), "second": str(second)}},
