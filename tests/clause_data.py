@@ -3,8 +3,10 @@ type, each text in its own contract, and PDFs written by matplotlib (real, extra
 
 from __future__ import annotations
 
+import csv
 import io
 
+from hybrid.config import CUAD_TYPES
 from hybrid.datasets.cuad import ClauseText
 
 STATES = ["Delaware", "New York", "Texas", "Ontario", "California", "Nevada", "Ohio", "Florida"]
@@ -75,3 +77,17 @@ def tiny_model(folder, embedder):
     model = train_clause_model(data[::2] + data[1::4], data[3::4], TYPES, embedder, False)
     model.save(folder)
     return model
+
+
+def write_cuad(path, rows: tuple[dict[str, str], ...] = ()):
+    """A CUAD-shaped master clauses CSV: each of ``texts()`` in two contracts of its own (enough
+    to split by contract; a text of no type under another CUAD category), then ``rows``."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ["Filename", *CUAD_TYPES])
+        writer.writeheader()
+        for n, clause in enumerate(texts() * 2):
+            column = next(iter(clause.types), "Insurance")
+            writer.writerow({c: "[]" for c in CUAD_TYPES} | {
+                "Filename": f"c{n}.pdf", column: repr([clause.text])})  # fmt: skip
+        writer.writerows({c: "[]" for c in CUAD_TYPES} | row for row in rows)
+    return path

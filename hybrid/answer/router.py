@@ -28,7 +28,7 @@ from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
-from hybrid.models.promotions import Promotions, promotions_path
+from hybrid.models.promotions import promotions_for
 from hybrid.runtime.engine import Engine, Event, Messages, Ticket
 
 # The request's types live in types.py; they are named here too, where callers look for them.
@@ -52,11 +52,7 @@ class Router:
             if r.draft_template is not None
         }
         self._retrievers: dict[str, Retriever] = {}
-        self.promotions = (
-            Promotions(promotions_path(config.index_dir))
-            if config.serve.require_promotion
-            else None
-        )
+        self.promotions = promotions_for(config)
         self._nli_models: dict[str, claims.NLI] = {}
         # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
         # thread-safe, and both take milliseconds next to generation's seconds.

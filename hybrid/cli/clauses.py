@@ -20,15 +20,16 @@ def clauses_of(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Flag the contract's clauses of the recipe's types (its clauses: section)."""
-    from hybrid.answer.clauses import ClauseFlagger
-    from hybrid.cli.knowledge import embedder_for
     from hybrid.knowledge.loaders import load_bytes, read_file
+    from hybrid.models.promotions import promotions_for
+    from hybrid.serve.app import served_flagger
 
     config = ctx.obj.config()
     doc = load_bytes(read_file(contract, config.ingest), contract.name, config.ingest)
     if config.clauses is None:
         raise ValueError("the recipe turns clause flags off (clauses: null)")
-    report = ClauseFlagger.load(config.clauses, embedder_for(config)).flag(doc)
+    # The model a server of this recipe serves (the promoted one, where promotion rules).
+    report = served_flagger(config, promotions_for(config)).get().flag(doc)
     if as_json:
         out.print_json(json.dumps(asdict(report)))
         return
@@ -65,7 +66,7 @@ def eval_clauses(
     from hybrid.datasets import cuad
     from hybrid.evals import clauses as evaluation
     from hybrid.evals import results
-    from hybrid.models.cards import AdapterCard, DataFile, file_sha256, write_card
+    from hybrid.models.cards import AdapterCard, DataFile, HeldOut, file_sha256, write_card
 
     for name, share in (("--held-out", held_out), ("--validation", validation)):
         if not 0 < share < 1:
@@ -76,7 +77,7 @@ def eval_clauses(
     clauses_config = config.clauses or ClausesConfig()
     types = list(clauses_config.types)
     rows = cuad.read_rows(data)
-    files = sorted(p for p in pdfs.iterdir() if p.suffix.lower() == ".pdf")
+    files = cuad.pdf_files(pdfs)
     texts = cuad.clause_texts(rows)
     train, test = cuad.split_contracts(texts, held_out, seed, {cuad.stem(p.name) for p in files})
     fit, thresholds = cuad.split_contracts(train, validation, seed + 1, set())
@@ -95,13 +96,17 @@ def eval_clauses(
             )
         ],
         hyperparameters={"C": found.trained["C"], "features": "tfidf(1-2) + embedding"},
+        held_out_split=HeldOut(share=held_out, seed=seed),
         metrics={f"validation_f1/{k}": v for k, v in found.trained["validation_f1"].items()},
     )
     write_card(model, card)
     out.print(f"wrote {model} ({found.trained['seconds']} s)")
-    scores = evaluation.classify(
-        found, [*fit, *thresholds], np.vstack([fit_v, thresholds_v]), test, test_v
+    scores = evaluation.classify(found, test, test_v)
+    plain = evaluation.baseline(
+        found.types, [*fit, *thresholds], np.vstack([fit_v, thresholds_v]), test, test_v
     )
+    for name, value in plain.items():
+        scores[name]["baseline_f1"] = value
     flagger = ClauseFlagger(clauses_config.model_copy(update={"model": model}), found, embedder)
     per_pdf, totals = evaluation.on_pdfs(flagger, rows, files)
     result = evaluation.result(data, found, test, seed, scores, per_pdf, totals)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.table import Table
 
@@ -20,36 +18,30 @@ def _promotions(config):
 @adapters_app.command("promote")
 def promote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Adapter name in runtime.adapters (what routes serve)."),
-    route: str = typer.Option(..., "--route", help="The route it is to serve."),
+    name: str = typer.Argument(
+        ...,
+        help="Adapter name in runtime.adapters (answer routes), or the model's folder "
+        "(routes triage and clauses).",
+    ),
+    route: str = typer.Option(
+        ..., "--route", help="The route it is to serve: an answer route, triage or clauses."
+    ),
     force: str = typer.Option(
         None, "--force", help="Promote despite missed thresholds; the reason is recorded."
     ),
 ) -> None:
-    """Run the route's eval for the adapter; promote it when routes.R.promotion's thresholds
-    hold (or with --force "reason"), else refuse and print the failing figures."""
+    """Run the route's eval for the adapter (the answers grid, or the triage or clauses eval
+    on held-out data); promote it when the gate's thresholds hold (or with --force "reason"),
+    else refuse and print the failing figures."""
     from hybrid.cli.knowledge import embedder_for
-    from hybrid.evals.promotion import measure, misses
+    from hybrid.evals.promotion import measure, misses, target
     from hybrid.evals.promotion import promote as record
 
     config = ctx.obj.config()
-    if route not in config.routes:
-        raise ValueError(f"--route: unknown route {route!r} (known: {sorted(config.routes)})")
-    gate = config.routes[route].promotion
-    if gate is None:
-        raise ValueError(
-            f"routes.{route}.promotion: not set; the gate needs its eval set and thresholds"
-        )
     if force is not None and not force.strip():
         raise ValueError('--force needs a reason: --force "why this adapter serves anyway"')
-    if name not in config.runtime.adapters:
-        known = sorted(config.runtime.adapters) or "none"
-        raise ValueError(
-            f"adapter {name!r} is not in runtime.adapters (known: {known}): a server can only "
-            "serve adapters its recipe loads"
-        )
-    folder = Path(config.runtime.adapters[name])
-    out.print(f"measuring {name} ({folder}) on route {route}: {gate.questions}")
+    gate, folder = target(config, route, name)
+    out.print(f"measuring {name} ({folder}) on route {route}")
     figures = measure(config, embedder_for(config), route, folder, gate)
     failed = misses(figures, gate)
     table = Table("metric", "value", "threshold", "")
@@ -74,16 +66,24 @@ def history(
     if not entries:
         out.print(f"no promotions yet ({promotions.path})")
         return
-    table = Table("at", "route", "action", "adapter", "digest", "fact_match", "reason / missed")
+    table = Table("at", "route", "action", "adapter", "digest", "headline", "reason / missed")
     for p in entries:
-        fact = p.figures.get("fact_match")
         note = p.reason or "; ".join(p.failed)
-        table.add_row(p.at, p.route, p.action, p.adapter, p.digest[:12],
-                      "-" if fact is None else f"{fact:.3f}", note)  # fmt: skip
+        table.add_row(p.at, p.route, p.action, p.adapter, p.digest[:12], _headline(p), note)
+
     out.print(table)
     for name in sorted({p.route for p in entries}):
         current = promotions.current(name)
         out.print(f"{name}: serves {current.adapter if current else 'nothing promoted'}")
+
+
+def _headline(promotion) -> str:
+    """The figure a reader looks at first: fact match, intent macro-F1, or clause macro-F1."""
+    for metric in ("fact_match", "intent_macro_f1", "macro_f1"):
+        value = promotion.figures.get(metric)
+        if value is not None:
+            return f"{metric} {value:.3f}"
+    return "-"
 
 
 @adapters_app.command("rollback")

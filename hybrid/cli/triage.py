@@ -19,13 +19,15 @@ def triage_ticket(
     draft: bool = typer.Option(True, help="Also draft a cited reply through triage.route."),
 ) -> None:
     """Classify a support ticket (intent, category, team, summary) and draft a cited reply."""
-    from hybrid.answer.triage import Triager
+    from hybrid.models.promotions import promotions_for
+    from hybrid.serve.app import served_triager
 
     config = ctx.obj.config()
     if config.triage is None:
         raise ValueError("the recipe has no triage: section (see configs/triage.yaml)")
     text = sys.stdin.read() if str(ticket) == "-" else ticket.read_text(encoding="utf-8")
-    found = Triager.load(config.triage).triage(text)
+    # The classifier a server of this recipe serves (the promoted one, where promotion rules).
+    found = served_triager(config, promotions_for(config)).get().triage(text)
     result = dict(found.__dict__) | {"draft": None}
     if draft and config.triage.route is not None:
         from hybrid.answer.router import Router
@@ -63,6 +65,7 @@ def eval_triage(
     from hybrid.behaviour.redact import Redactor
     from hybrid.cli.knowledge import embedder_for
     from hybrid.evals import results, triage
+    from hybrid.models.cards import HeldOut
 
     chosen = [a.strip() for a in arms.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in triage.ARMS]
@@ -82,7 +85,8 @@ def eval_triage(
         )
         found.append(triage.score("lora", test, preds, latencies, categories))
         predictions["lora"] = preds
-        triage.describe_classifier(adapter, train_cfg, categories, data, len(fit), training)
+        split = HeldOut(share=held_out, seed=seed)
+        triage.describe_classifier(adapter, train_cfg, categories, data, len(fit), training, split)
     if "embedding" in chosen:
         preds, latencies = triage.embedding_arm(fit, test, embedder_for(config))
         found.append(triage.score("embedding", test, preds, latencies, categories))

@@ -17,6 +17,15 @@ from hybrid.config.behaviour import (
     TrainConfig,
 )
 from hybrid.config.clauses import CUAD_TYPES, DEFAULT_TYPES, ClausesConfig, ClauseType
+from hybrid.config.gates import (
+    CLAUSE_METRICS,
+    GRID_METRICS,
+    TASK_ROUTES,
+    TRIAGE_METRICS,
+    ClausesGate,
+    PromotionGate,
+    TriageGate,
+)
 from hybrid.config.knowledge import (
     ChunkingConfig,
     EmbedderConfig,
@@ -30,10 +39,8 @@ from hybrid.config.names import NAME, Name, check_name
 from hybrid.config.recipe import HybridConfig, load_config, parse_config
 from hybrid.config.routes import (
     DEFAULT_ROUTES,
-    GRID_METRICS,
     EvidenceConfig,
     GenerationSettings,
-    PromotionGate,
     RouteConfig,
     VerifyConfig,
 )
@@ -42,8 +49,13 @@ from hybrid.config.serving import ApiKey, LimitsConfig, Role, ServeConfig
 from hybrid.config.triage import DEFAULT_TEAMS, TriageConfig
 
 __all__ = [
+    "CLAUSE_METRICS",
     "GRID_METRICS",
+    "TASK_ROUTES",
+    "TRIAGE_METRICS",
+    "ClausesGate",
     "PromotionGate",
+    "TriageGate",
     "CUAD_TYPES",
     "DEFAULT_TYPES",
     "ClauseType",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from hybrid.config.gates import ClausesGate
 from hybrid.schema import Strict
 
 # CUAD's 41 clause categories (the columns of cuad_master_clauses.csv), the vocabulary a type
@@ -64,6 +65,8 @@ class ClausesConfig(Strict):
 
     model: Path = CLAUSE_MODEL  # written by `hybrid eval clauses`; default: the shipped one
     types: dict[str, ClauseType] = DEFAULT_TYPES
+    # What `hybrid adapters promote FOLDER --route clauses` requires (serve.require_promotion).
+    promotion: ClausesGate | None = None
 
     @field_validator("types")
     @classmethod

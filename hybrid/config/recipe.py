@@ -17,6 +17,7 @@ from hybrid.config.behaviour import (
     TrainConfig,
 )
 from hybrid.config.clauses import ClausesConfig
+from hybrid.config.gates import TASK_ROUTES
 from hybrid.config.knowledge import (
     KnowledgeConfig,
 )
@@ -83,6 +84,11 @@ class HybridConfig(KnowledgeConfig):
                 )
         for name, route in self.routes.items():
             check_name(name, "route name")
+            if name in TASK_ROUTES:  # the promotions log keys the task models by these names
+                raise ValueError(
+                    f"routes.{name}: the name is reserved for the {name} task's promotions "
+                    f"({', '.join(TASK_ROUTES)}); call the route something else"
+                )
             if route.draft_adapter is not None and route.draft_adapter not in self.runtime.adapters:
                 raise ValueError(
                     f"routes.{name}.draft_adapter: {route.draft_adapter!r} is not in "

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from hybrid.config.gates import PromotionGate
 from hybrid.schema import Strict
 
 
@@ -62,41 +63,6 @@ class EvidenceConfig(Strict):
     # Score sentences against the question without the names of the documents they come from
     # ("Quillhouse" picks the document; inside it, it matches the title, not the answer).
     drop_names: bool = True
-
-
-# The answers grid's per-arm metrics a promotion gate may set bounds on (evals/results.py).
-GRID_METRICS = (
-    "token_f1", "answer_recall", "fact_match", "fact_match_verified", "citation_precision",
-    "citation_precision_sentence", "citation_recall", "verified_rate", "refusal_recall",
-    "false_refusal", "echo_rate", "loop_rate", "latency_p50_s", "latency_p95_s",
-    "answer_tokens_mean", "prompt_tokens_mean",
-)  # fmt: skip
-
-
-class PromotionGate(Strict):
-    """What ``hybrid adapters promote NAME --route R`` requires before an adapter serves R:
-    the answers grid's tuned+rag arm, through the route, on a KB-style eval set (documents +
-    questions JSONL), at least ``min`` and at most ``max`` per metric.
-
-    Example: ``PromotionGate(docs=..., questions=..., min={"fact_match": 0.6})``
-    """
-
-    docs: Path
-    questions: Path
-    limit: int | None = Field(None, gt=0)  # a deterministic sample of the questions
-    seed: int = 0
-    min: dict[str, float] = {}
-    max: dict[str, float] = {}
-
-    @model_validator(mode="after")
-    def _known_metrics(self) -> PromotionGate:
-        for bound in ("min", "max"):
-            for name in getattr(self, bound):
-                if name not in GRID_METRICS:
-                    raise ValueError(f"{bound}: unknown metric {name!r} (known: {GRID_METRICS})")
-        if not self.min and not self.max:
-            raise ValueError("set at least one threshold in min or max")
-        return self
 
 
 class RouteConfig(Strict):

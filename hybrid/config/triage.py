@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from hybrid.config.gates import TriageGate
 from hybrid.config.runtime import EMBEDDED_BASE
 from hybrid.schema import Strict
 
@@ -35,3 +36,5 @@ class TriageConfig(Strict):
     teams: dict[str, str] = DEFAULT_TEAMS  # category -> team
     default_team: str = Field("support", min_length=1)  # a category no mapping names
     route: str | None = "support"  # drafts the reply; None: no draft
+    # What `hybrid adapters promote FOLDER --route triage` requires (serve.require_promotion).
+    promotion: TriageGate | None = None

@@ -20,8 +20,8 @@ from hybrid.knowledge.loaders import LoadedDocument
 MIN_WORDS = 4  # "Nevada", "5/8/14": answers to look up, not clauses to classify
 KEY_CHARS = 50  # how much of a clause's start locates it on a page
 __all__ = [
-    "ClauseText", "clause_page", "clause_texts", "listed", "page_texts", "read_rows",
-    "split_contracts", "stem",
+    "ClauseText", "clause_page", "clause_texts", "listed", "page_texts", "pdf_files",
+    "read_rows", "split_contracts", "stem",
 ]  # fmt: skip
 
 
@@ -64,6 +64,11 @@ def clause_texts(rows: Sequence[dict[str, str]]) -> list[ClauseText]:
                     found.setdefault(text, set()).add(category)
         out += [ClauseText(row["Filename"], t, frozenset(c)) for t, c in found.items()]
     return out
+
+
+def pdf_files(folder: Path) -> list[Path]:
+    """The folder's PDFs, sorted (CUAD names end in .pdf or .PDF)."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() == ".pdf")
 
 
 def split_contracts(

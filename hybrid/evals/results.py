@@ -160,7 +160,7 @@ class ClauseTypeScores(BaseModel):
     precision: float
     recall: float
     f1: float
-    baseline_f1: float  # the embedding-only head, same split
+    baseline_f1: float | None = None  # the embedding-only head, same split (None: not run)
     threshold: float
     pdf_clauses: int  # labelled clauses of this type found in the PDFs' text
     pdf_found: int  # ... with a flag of this type on their page
@@ -180,7 +180,7 @@ class ClausesResult(BaseModel):
     pdfs: int
     seed: int
     macro_f1: float
-    baseline_macro_f1: float
+    baseline_macro_f1: float | None  # None: the baseline was not run (a promotion gate)
     pdf_found_share: float  # labelled clauses with a flag of their type on their page
     false_pages_per_contract_type: float  # averaged over contracts and types
     flags_quoted_share: float  # flags whose quote the verifier labels "quoted"

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.behaviour.classifier import Labelled, train_classifier
-from hybrid.config import LoraSettings, TrainConfig
+from hybrid.config import TRIAGE_METRICS, LoraSettings, TrainConfig, TriageConfig, TriageGate
 from hybrid.datasets.qa_sets import fraction
 from hybrid.evals.results import TriageArm
-from hybrid.models.cards import AdapterCard, DataFile, file_sha256, write_card
+from hybrid.models.cards import AdapterCard, DataFile, HeldOut, file_sha256, write_card
 from hybrid.models.classifier import Classifier
 
 ARMS = ("lora", "embedding", "zero-shot")
@@ -85,7 +85,13 @@ def classifier_recipe(base_model: str, steps: int) -> TrainConfig:
 
 
 def describe_classifier(
-    folder: Path, recipe: TrainConfig, categories: dict, data: Path, rows: int, metrics: dict
+    folder: Path,
+    recipe: TrainConfig,
+    categories: dict,
+    data: Path,
+    rows: int,
+    metrics: dict,
+    held_out: HeldOut,
 ) -> None:
     """What serving needs beside the PEFT files: the intents' categories, and the card."""
     (folder / "categories.json").write_text(json.dumps(categories, indent=1) + "\n")
@@ -95,6 +101,7 @@ def describe_classifier(
         data=[DataFile(path=str(data), sha256=file_sha256(data), examples=rows)],
         hyperparameters=recipe.model_dump(mode="json"),
         metrics=metrics,
+        held_out_split=held_out,  # a promotion gate must hold out the same tickets
     )
     write_card(folder, card)
 
@@ -189,6 +196,25 @@ def zero_shot_arm(test: Sequence[Ticket], intents: list[str], base_model: str):
         return (difflib.get_close_matches(said, intents, n=1, cutoff=0.0) or [intents[0]])[0]
 
     return _timed(predict, [t.text for t in test])
+
+
+def gate_figures(config: TriageConfig, folder: Path, gate: TriageGate) -> dict[str, float | None]:
+    """The promotion gate's eval of the classifier in ``folder``: the gate's held-out tickets
+    (an evenly spaced sample of ``gate.limit``: every intent), each through the server's triage
+    path, timed one at a time."""
+    from hybrid.answer.triage import Triager
+
+    tickets = read_bitext(gate.data)
+    _, test = split(tickets, gate.held_out, gate.seed)
+    if gate.limit:
+        test = test[:: max(1, len(test) // gate.limit)][: gate.limit]
+    if not test:
+        raise ValueError(f"triage.promotion: no held-out ticket in {gate.data}")
+    triager = Triager.load(config.model_copy(update={"classifier": folder}))
+    predicted, latencies = _timed(lambda text: triager.triage(text).intent, [t.text for t in test])
+    categories = {t.intent: t.category for t in tickets}
+    arm = score("gate", test, predicted, latencies, categories)
+    return {name: getattr(arm, name) for name in TRIAGE_METRICS} | {"n": float(arm.n)}
 
 
 def confusion_png(gold: Sequence[str], predicted: Sequence[str], title: str, path: Path) -> Path:

@@ -83,6 +83,14 @@ class RaftRecord(BaseModel):
     routes: dict[str, dict[str, Any]] = {}
 
 
+class HeldOut(BaseModel):
+    """How an eval command split its data by hash: the share held out and the seed. A gate
+    must split the same way, or it scores the model on rows it trained on."""
+
+    share: float
+    seed: int
+
+
 class AdapterCard(BaseModel):
     """What ``card.json`` holds. Unknown keys (a newer hybrid's) are kept, not refused.
 
@@ -102,6 +110,7 @@ class AdapterCard(BaseModel):
     pii_gate: PiiGate | None = None
     leak_report: dict[str, Any] | None = None  # splits.split_examples' report, as written
     splits: dict[str, int] = {}
+    held_out_split: HeldOut | None = None  # task models: the split their eval held out
     feedback_examples: int = 0  # agents' corrections trained on (recipe key ``feedback``)
     hyperparameters: dict[str, Any] = {}  # the recipe's train: section
     metrics: dict[str, float | int | str | None] = {}

@@ -9,26 +9,34 @@ servers re-read the log when it changes, so a rollback is live at their next req
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
+from hybrid.errors import Conflict, NotFound
 from hybrid.models.cards import file_sha256
 
 Action = Literal["promote", "force", "rollback"]
-WEIGHTS = ("adapter_model.safetensors", "clauses.json", "adapter_model.bin")
+T = TypeVar("T")
+# What identifies a model, by kind: a PEFT adapter's (or classifier's) weights; a clause
+# model's metadata (thresholds, vocabulary) and weights.
+WEIGHTS = (("adapter_model.safetensors",), ("clauses.json", "weights.npz"), ("adapter_model.bin",))
 
 
 def digest(folder: Path) -> str:
-    """The adapter's identity: sha256 of its weights file (a retrained adapter differs)."""
-    for name in WEIGHTS:
-        if (Path(folder) / name).is_file():
-            return file_sha256(Path(folder) / name)
-    raise FileNotFoundError(f"{folder}: no adapter weights ({' / '.join(WEIGHTS)})")
+    """The model's identity: sha256 of its weights (a retrained or edited model differs)."""
+    for files in WEIGHTS:
+        if (Path(folder) / files[0]).is_file():
+            sums = [file_sha256(Path(folder) / name) for name in files]
+            return sums[0] if len(sums) == 1 else hashlib.sha256("".join(sums).encode()).hexdigest()
+    named = " / ".join("+".join(files) for files in WEIGHTS)
+    raise FileNotFoundError(f"{folder}: no adapter weights ({named})")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,14 @@ class Promotion:
 
 def promotions_path(index_dir: Path) -> Path:
     return Path(f"{Path(index_dir)}.promotions.jsonl")
+
+
+def promotions_for(config) -> Promotions | None:
+    """The recipe's promotions log when ``serve.require_promotion`` is on (else None: routes
+    serve what the recipe names)."""
+    if not config.serve.require_promotion:
+        return None
+    return Promotions(promotions_path(config.index_dir))
 
 
 class Promotions:
@@ -128,7 +144,8 @@ class Promotions:
 
 def check_promoted(config, promotions: Promotions) -> None:
     """At start, with ``serve.require_promotion``: every route that serves an adapter has one
-    promoted for it, loaded by the recipe, and unchanged since (same weights digest)."""
+    promoted for it, loaded by the recipe, and unchanged since (same weights digest); so do
+    the task models the recipe turns on (``triage``, ``clauses``)."""
     for name, route in config.routes.items():
         if route.adapter is None:
             continue
@@ -145,8 +162,70 @@ def check_promoted(config, promotions: Promotions) -> None:
                 f"routes.{name}: the promoted adapter {current.adapter!r} is not in "
                 "runtime.adapters, so this server cannot serve it"
             )
-        if digest(Path(folder)) != current.digest:
+        _unchanged(f"routes.{name}", Path(folder), current)
+    tasks = {"triage": config.triage, "clauses": config.clauses}
+    for task, section in tasks.items():
+        if section is None:
+            continue
+        configured = section.classifier if task == "triage" else section.model
+        current = promotions.current(task)
+        if current is None:
             raise ValueError(
-                f"routes.{name}: adapter {current.adapter!r} at {folder} changed since its "
-                f"promotion on {current.at} (promote it again)"
+                f"{task}: no model was promoted for the {task} task and serve.require_promotion "
+                f"is on (run: hybrid adapters promote {configured} --route {task}; or set "
+                f"{task}: null)"
             )
+        _unchanged(task, Path(current.path), current)
+
+
+def _unchanged(where: str, folder: Path, promoted: Promotion) -> None:
+    if digest(folder) != promoted.digest:
+        raise ValueError(
+            f"{where}: adapter {promoted.adapter!r} at {folder} changed since its promotion on "
+            f"{promoted.at} (promote it again)"
+        )
+
+
+class Served(Generic[T]):
+    """The model a task route (triage, clauses) serves: the configured folder, or with a
+    promotions log the one promoted for the route now. Loaded once per promotion, at start and
+    then at the first request after a promotion or rollback (the log is re-read when it
+    changes), so a rollback is live without a restart.
+
+    Example: ``Served("clauses", folder, lambda f: ClauseFlagger.load(...), promotions).get()``
+    """
+
+    def __init__(
+        self,
+        route: str,
+        configured: Path,
+        load: Callable[[Path], T],
+        promotions: Promotions | None,
+    ):
+        self.route, self.configured, self._load, self.promotions = (
+            route, Path(configured), load, promotions,
+        )  # fmt: skip
+        self._lock = threading.Lock()  # one load at a time; requests wait for it
+        self._held: tuple[tuple[str, str | None], T] | None = None
+        self.get()  # a folder that does not load fails the start, not the first request
+
+    def folder(self) -> tuple[Path, str | None]:
+        """(the folder served now, its promoted digest; None without promotions)."""
+        if self.promotions is None:
+            return self.configured, None
+        current = self.promotions.current(self.route)
+        if current is None:
+            raise NotFound(f"{self.route}: no model is promoted for it")
+        return Path(current.path), current.digest
+
+    def get(self) -> T:
+        folder, expected = self.folder()
+        key = (str(folder), expected)
+        with self._lock:
+            if self._held is None or self._held[0] != key:
+                if expected is not None and digest(folder) != expected:
+                    raise Conflict(
+                        f"{self.route}: {folder} changed since its promotion (promote it again)"
+                    )
+                self._held = (key, self._load(folder))
+            return self._held[1]

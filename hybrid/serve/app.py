@@ -19,7 +19,7 @@ from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig
 from hybrid.errors import HybridError, status_of
 from hybrid.knowledge.embedder import Embedder
-from hybrid.models.promotions import check_promoted
+from hybrid.models.promotions import Promotions, Served, check_promoted
 from hybrid.runtime.engine import Engine
 from hybrid.serve import chat, clauses, documents, drafts, feedback, owners, triage, verify
 from hybrid.serve.auth import Auth
@@ -99,18 +99,43 @@ def services_for(config: HybridConfig, engine: Engine, embedder: Embedder) -> Se
         Auth(config.serve),
         ledger=ledger,
         drift=drift,
-        triager=Triager.load(config.triage) if config.triage is not None else None,
-        # Its own embedder: the router's serves queries under the router's lock, and a fast
-        # tokenizer may not be shared between threads.
-        flagger=ClauseFlagger.load(config.clauses, Embedder(config.embedder))
-        if config.clauses
-        else None,
+        triager=served_triager(config, router.promotions),
+        flagger=served_flagger(config, router.promotions),
         feedback_budget=TokenBudget(
             limit_of=lambda _: config.monitor.feedback_per_minute,
             unit="feedback posts",
             what="monitor.feedback_per_minute",
         ),
     )
+
+
+def served_triager(config: HybridConfig, promotions: Promotions | None) -> Served[Triager] | None:
+    """The configured classifier, or with promotions the one promoted for ``triage`` now."""
+    section = config.triage
+    if section is None:
+        return None
+
+    def load(folder: Path) -> Triager:
+        return Triager.load(section.model_copy(update={"classifier": folder}))
+
+    return Served("triage", section.classifier, load, promotions)
+
+
+def served_flagger(
+    config: HybridConfig, promotions: Promotions | None
+) -> Served[ClauseFlagger] | None:
+    """The configured clause model, or with promotions the one promoted for ``clauses`` now."""
+    section = config.clauses
+    if section is None:
+        return None
+    # Its own embedder: the router's serves queries under the router's lock, and a fast
+    # tokenizer may not be shared between threads. Kept across rollbacks (loaded once).
+    embedder = Embedder(config.embedder)
+
+    def load(folder: Path) -> ClauseFlagger:
+        return ClauseFlagger.load(section.model_copy(update={"model": folder}), embedder)
+
+    return Served("clauses", section.model, load, promotions)
 
 
 def error_body(message: str, status: int, param: str | None = None) -> dict:

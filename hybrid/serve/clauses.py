@@ -91,7 +91,8 @@ async def clauses(
             f"contract: {len(doc.text)} characters of text is over "
             f"serve.limits.max_contract_chars ({cap})",
         )
-    report = await run_in_threadpool(s.flagger.flag, doc)
+    flagger = await run_in_threadpool(s.flagger.get)  # loads a newly promoted one once
+    report = await run_in_threadpool(flagger.flag, doc)
     return {
         "document": report.document,
         "pages": report.pages,

@@ -16,6 +16,7 @@ from hybrid.answer.triage import Triager
 from hybrid.config import HybridConfig, RouteConfig
 from hybrid.errors import Invalid
 from hybrid.knowledge.embedder import Embedder
+from hybrid.models.promotions import Served
 from hybrid.monitor.drift import DriftMonitor
 from hybrid.monitor.ledger import Ledger
 from hybrid.runtime.engine import Engine
@@ -36,8 +37,10 @@ class Services:
     ledger: Ledger | None = None  # every answer, and the feedback on it (monitor.record)
     drift: DriftMonitor | None = None
     feedback_budget: TokenBudget = field(default_factory=TokenBudget)  # set per config
-    triager: Triager | None = None  # POST /v1/triage (recipe key triage:)
-    flagger: ClauseFlagger | None = None  # POST /v1/clauses (recipe key clauses:)
+    # POST /v1/triage and /v1/clauses (recipe keys triage:, clauses:): get() is the model
+    # served now (the promoted one, with serve.require_promotion).
+    triager: Served[Triager] | None = None
+    flagger: Served[ClauseFlagger] | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
     _ingest: dict[str, tuple[threading.Lock, Embedder | None]] = field(default_factory=dict)

@@ -25,7 +25,8 @@ async def triage(body: TriageRequest, who: Caller, s: ServicesDep) -> dict:
             413,
             f"ticket: {len(body.ticket)} characters is over serve.limits.max_ticket_chars ({cap})",
         )
-    found = await run_in_threadpool(s.triager.triage, body.ticket)
+    triager = await run_in_threadpool(s.triager.get)  # loads a newly promoted one once
+    found = await run_in_threadpool(triager.triage, body.ticket)
     reply = {
         "intent": found.intent,
         "intent_probability": found.intent_probability,

@@ -3,7 +3,6 @@ command end to end on a tiny CUAD-shaped CSV and a generated contract PDF."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -14,7 +13,7 @@ from hybrid.config import CUAD_TYPES, ClausesConfig, ClauseType
 from hybrid.evals import clauses as evaluation
 from hybrid.evals.results import ClausesResult, read
 from hybrid.models.clauses import ClauseModel
-from tests.clause_data import CONTRACT, TYPES, pdf, texts
+from tests.clause_data import CONTRACT, TYPES, pdf, write_cuad
 
 LAW = (
     "This Agreement shall be governed by and construed in accordance with the laws of the State "
@@ -76,15 +75,7 @@ def test_eval_clauses_trains_scores_and_writes_the_model_json_and_chart(tmp_path
 
     from hybrid.cli import app
 
-    data = tmp_path / "cuad.csv"
-    with data.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, ["Filename", *CUAD_TYPES])
-        writer.writeheader()
-        for n, clause in enumerate(texts() * 2):  # two contracts per text: enough to split
-            column = next(iter(clause.types), "Insurance")  # no type: another CUAD category
-            writer.writerow({c: "[]" for c in CUAD_TYPES} | {
-                "Filename": f"c{n}.pdf", column: repr([clause.text])})  # fmt: skip
-        writer.writerow(_row("Supply.pdf"))
+    data = write_cuad(tmp_path / "cuad.csv", (_row("Supply.pdf"),))
     pdfs = tmp_path / "pdfs"
     pdfs.mkdir()
     (pdfs / "Supply.pdf").write_bytes(pdf(CONTRACT))
@@ -106,7 +97,8 @@ def test_eval_clauses_trains_scores_and_writes_the_model_json_and_chart(tmp_path
     assert law.pdf_clauses == 1 and law.pdf_found == 1 and law.f1 > 0.8
     assert output.with_suffix(".png").stat().st_size > 10_000
     assert ClauseModel.load(model).types == TYPES
-    assert json.loads((model / "card.json").read_text())["name"] == "clauses"
+    card = json.loads((model / "card.json").read_text())
+    assert card["name"] == "clauses" and card["held_out_split"] == {"share": 0.2, "seed": 0}
     assert "macro-F1" in result.output
     bad = CliRunner().invoke(
         app, ["eval", "clauses", "--data", str(data), "--pdfs", str(tmp_path / "none")]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.models.promotions import Promotion, Promotions, check_promoted, digest
+from hybrid.errors import Conflict, NotFound
+from hybrid.models.promotions import Promotion, Promotions, Served, check_promoted, digest
 from tests.conftest import make_config
 
 
@@ -12,6 +13,14 @@ def adapter(folder, weights: bytes):
     """An adapter folder as the log sees it: only its weights' digest matters here."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "adapter_model.safetensors").write_bytes(weights)
+    return folder
+
+
+def clause_model(folder, weights: bytes):
+    """A clause model's files as the log sees them (its metadata and weights)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "clauses.json").write_text('{"types": []}')
+    (folder / "weights.npz").write_bytes(weights)
     return folder
 
 
@@ -55,7 +64,17 @@ def test_a_server_refuses_an_adapter_that_was_not_promoted_or_changed(tmp_path):
     with pytest.raises(ValueError, match=r"routes\.support: no adapter was promoted.*promote a"):
         check_promoted(config, log)
     log.record(entry("support", "a", a))
+    # Clause flags are on by default: their model needs a promotion too.
+    with pytest.raises(ValueError, match=r"clauses: no model was promoted.*--route clauses"):
+        check_promoted(config, log)
+    clauses = clause_model(tmp_path / "clauses", b"w")
+    log.record(entry("clauses", str(clauses), clauses))
     check_promoted(config, log)  # the plain route serves the base model: nothing to check
+    (clauses / "weights.npz").write_bytes(b"refit")  # the digest covers weights and metadata
+    with pytest.raises(ValueError, match=r"clauses: adapter .* changed since its promotion"):
+        check_promoted(config, log)
+    check_promoted(config.model_copy(update={"clauses": None}), log)
+    (clauses / "weights.npz").write_bytes(b"w")
     (a / "adapter_model.safetensors").write_bytes(b"retrained")
     with pytest.raises(ValueError, match="changed since its promotion"):
         check_promoted(config, log)
@@ -65,3 +84,31 @@ def test_a_server_refuses_an_adapter_that_was_not_promoted_or_changed(tmp_path):
         check_promoted(config, log)
     with pytest.raises(FileNotFoundError, match="no adapter weights"):
         digest(tmp_path)
+
+
+def test_a_served_task_model_follows_promotions_and_loads_each_once(tmp_path):
+    a, b = clause_model(tmp_path / "a", b"a"), clause_model(tmp_path / "b", b"b")
+    loads: list[str] = []
+
+    def load(folder):
+        loads.append(folder.name)
+        return f"model {folder.name}"
+
+    assert Served("clauses", a, load, None).get() == "model a"  # no log: the configured one
+    log = Promotions(tmp_path / "p.jsonl")
+    with pytest.raises(NotFound, match="clauses: no model is promoted"):
+        Served("clauses", a, load, log)
+    log.record(entry("clauses", "a", a))
+    log.record(entry("clauses", "b", b))
+    served = Served("clauses", a, load, log)  # configured a, promoted b: b serves
+    assert [served.get(), served.get()] == ["model b", "model b"]
+    log.rollback("clauses")  # another process's `hybrid adapters rollback --route clauses`
+    assert served.get() == "model a"
+    assert loads == ["a", "b", "a"]  # once per promotion served, never per request
+    (a / "weights.npz").write_bytes(b"edited in place")
+    assert served.get() == "model a"  # the loaded model is the promoted one: it serves on
+    log.record(entry("clauses", "b", b))
+    assert served.get() == "model b"
+    log.rollback("clauses")  # back to a, whose files changed since it was promoted
+    with pytest.raises(Conflict, match="changed since its promotion"):
+        served.get()
