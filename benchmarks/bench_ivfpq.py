@@ -1,4 +1,4 @@
-"""Index kinds at scale: exact flat vs IVF vs IVF-PQ on 1M synthetic 384-d vectors.
+"""Index kinds at scale: exact flat vs IVF vs IVF-SQ vs IVF-PQ on 1M synthetic 384-d vectors.
 
 The vectors come from a low-rank Gaussian on the unit sphere in MiniLM's 384 dimensions (real
 sentence embeddings concentrate in a few dozen directions; uniform random vectors would make
@@ -91,6 +91,8 @@ def main() -> None:
     base = {"ivf_nlist": args.nlist}
     rows = measure("flat (exact)", IndexConfig(), vectors, queries, truth, [0])
     rows += measure("ivf", IndexConfig(kind="ivf", **base), vectors, queries, truth, [16, 64])
+    sq = IndexConfig(kind="ivfsq", **base)  # 384 bytes a vector
+    rows += measure("ivfsq (8 bits)", sq, vectors, queries, truth, [16, 64])
     for m in (48, 96):  # 48 or 96 bytes a vector (flat: 1,536)
         pq = IndexConfig(kind="ivfpq", pq_m=m, pq_nbits=8, **base)
         rows += measure(f"ivfpq (m={m}, 8 bits)", pq, vectors, queries, truth, [16, 64])

@@ -38,9 +38,11 @@ class ChunkingConfig(Strict):
 
 class IndexConfig(Strict):
     """The FAISS structure: exact flat search by default; HNSW or IVF for large collections;
-    IVF-PQ (product-quantised lists, ~1/32 of the memory) for tens of millions of chunks."""
+    for tens of millions of chunks IVF-SQ (8-bit scalar-quantised lists: 1/4 of the memory,
+    IVF's recall) or IVF-PQ (product-quantised lists: ~1/32 of the memory, far lower recall;
+    benchmarks/bench_ivfpq.py)."""
 
-    kind: Literal["flat", "hnsw", "ivf", "ivfpq"] = "flat"
+    kind: Literal["flat", "hnsw", "ivf", "ivfsq", "ivfpq"] = "flat"
     hnsw_m: int = Field(32, ge=4, le=256)
     hnsw_ef_search: int = Field(64, ge=1)
     ivf_nlist: int = Field(256, ge=1)

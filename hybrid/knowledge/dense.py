@@ -1,8 +1,8 @@
 """FAISS indexes with explicit int64 ids: build, update in place, filtered search.
 
-Flat and HNSW sit in an IndexIDMap2; IVF and IVF-PQ keep ids natively in their inverted lists
-(with a hashtable direct map, so vectors can be reconstructed and removed by id; IVF-PQ gives
-back its quantised approximation).
+Flat and HNSW sit in an IndexIDMap2; IVF, IVF-SQ and IVF-PQ keep ids natively in their inverted
+lists (with a hashtable direct map, so vectors can be reconstructed and removed by id; the
+quantised kinds give back their approximation).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from hybrid.errors import Invalid
 
 
 def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None) -> faiss.Index:
-    """An empty inner-product index with explicit ids: flat, HNSW or IVF.
+    """An empty inner-product index with explicit ids: flat, HNSW or IVF (flat, 8-bit scalar or
+    product-quantised lists).
 
     IVF is trained on ``training`` (the first vectors added), with nlist capped so that
     every list gets ~39 training points, as FAISS recommends.
@@ -32,6 +33,10 @@ def new_index(dim: int, config: IndexConfig, training: np.ndarray | None = None)
             _check_pq(dim, n, config)
             inner = faiss.IndexIVFPQ(
                 quantizer, dim, nlist, config.pq_m, config.pq_nbits, faiss.METRIC_INNER_PRODUCT
+            )
+        elif config.kind == "ivfsq":  # one byte per dimension, ranges trained per dimension
+            inner = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
             )
         else:
             inner = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -95,7 +100,7 @@ def add(
     """Add vectors; returns the index to use from now on (IVF is created trained, on first use)."""
     if len(ids) == 0:
         return index
-    if config.kind in ("ivf", "ivfpq") and not _inner(index).is_trained:
+    if config.kind in ("ivf", "ivfsq", "ivfpq") and not _inner(index).is_trained:
         index = new_index(index.d, config, training=vectors)
     index.add_with_ids(vectors, ids)
     return index

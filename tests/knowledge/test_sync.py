@@ -149,7 +149,7 @@ def test_put_and_delete_single_documents(config, docs_folder, embedder):
         delete_document("c", "faq/new.md", config.knowledge, embedder)
 
 
-@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+@pytest.mark.parametrize("kind", ["hnsw", "ivf", "ivfsq"])
 def test_approximate_index_kinds_add_and_delete(tmp_path, docs_folder, embedder, kind):
     config = make_config(tmp_path, index={"kind": kind})
     sync_folder("c", docs_folder, config.knowledge, embedder)
