@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from hybrid.answer import citations, claims, evidence, naming
+from hybrid.answer import citations, claims, coverage, evidence, naming
 from hybrid.answer.prompt import fit, load_template
 from hybrid.answer.types import Answer, Composition, Hit, Overrides, Retrieved, Source
 from hybrid.config import HybridConfig, RouteConfig
@@ -54,6 +54,7 @@ class Router:
         self._retrievers: dict[str, Retriever] = {}
         self.promotions = promotions_for(config)
         self._nli_models: dict[str, claims.NLI] = {}
+        self._words = coverage.WordVectors(embedder.embed)  # refusal checks (coverage.py)
         # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
         # thread-safe, and both take milliseconds next to generation's seconds.
         self._lock = threading.Lock()
@@ -201,6 +202,7 @@ class Router:
             prompt_tokens=tokens,
             dropped_turns=turns - len(history),
             lead=min(retrieved.lead, len(sources)),
+            question=question if kind == "answer" and route.evidence.unit == "sentences" else "",
         )
 
     def finish(self, comp: Composition, text: str) -> Answer:
@@ -211,6 +213,9 @@ class Router:
         route = self.route(comp.route)
         if comp.refused:
             return Answer(comp.refusal, (), 0, True)
+        overruled = self._overrules_refusal(comp, route, text)
+        if overruled:
+            text = f"{comp.sources[0].chunk.text} [1]"
         if comp.lead:  # a draft opens with the clauses it found, verbatim
             quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
             text = "\n".join([*quoted, text])
@@ -258,7 +263,24 @@ class Router:
             for n in sorted(by_n)
         )
         unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
-        return Answer(answer_text, cited, parsed.removed, refused and not cited, unsupported)
+        return Answer(
+            answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
+        )
+
+    def _overrules_refusal(self, comp: Composition, route: RouteConfig, text: str) -> bool:
+        """The model refused (its text is the route's refusal and little else), yet evidence
+        sentence [1] covers the question's words (``verify.refusal_coverage``)."""
+        threshold = route.verify.refusal_coverage
+        if threshold is None or not comp.question or not comp.sources:
+            return False
+        refusal = route.refusal.lower().rstrip(".")
+        rest = text.lower().replace(refusal, " ")
+        if refusal not in text.lower() or len(coverage.content_words(rest)) > 2:
+            return False
+        first = comp.sources[0].chunk
+        with self._lock:  # the embedder's tokenizer is not thread-safe
+            covered = coverage.coverage(comp.question, first.text, self._words, [first.doc_id])
+        return covered >= threshold
 
     def check_text(
         self,

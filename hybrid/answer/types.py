@@ -66,6 +66,8 @@ class Composition:
     refusal: str = ""  # the route's refusal: the whole answer when ``refused``
     query_vector: np.ndarray | None = None  # (dim,) the question's embedding (drift monitor)
     versions: dict[str, str] = field(default_factory=dict)  # collection -> version read
+    # The question, where a refusal by the model is to be checked (answers read as sentences).
+    question: str = ""
 
 
 class EvidenceRef(TypedDict):
@@ -114,6 +116,9 @@ class Answer:
     removed_citations: int  # [n] with n outside the context, deleted from the text
     refused: bool
     unsupported: tuple[str, ...] = ()  # claims (3+ content words) no verified citation backs
+    # The model refused, but evidence sentence [1] covers the question: it is the answer
+    # (verify.refusal_coverage).
+    refusal_overruled: bool = False
 
 
 @dataclass(frozen=True)

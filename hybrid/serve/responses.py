@@ -39,6 +39,7 @@ class Retrieval(BaseModel):
     dropped_turns: int  # conversation turns left out (limits.max_prompt_tokens)
     best_similarity: float | None
     refused: bool
+    refusal_overruled: bool = False  # the model refused; evidence [1] covers the question
     removed_citations: int  # [n] outside the prompt's evidence, deleted from the text
     unsupported_sentences: int
     adapter: str | None

@@ -323,3 +323,31 @@ def test_only_the_documents_own_names_leave_the_question():
     assert without_names("How long does Nimbus Notes keep analytics?", notes) == (
         "How long does keep analytics?"
     )
+
+
+def test_a_refusal_the_first_evidence_sentence_contradicts_is_overruled(
+    tmp_path, embedder, engine, docs_folder
+):
+    def routed(name: str, **verify):
+        return router_for(tmp_path / name, embedder, engine, docs_folder,
+                          template="prompts/evidence_answer.j2", verify=verify,
+                          min_similarity=-1,  # retrieval never refuses: the model does
+                          evidence={"unit": "sentences", "sentences": 2})  # fmt: skip
+
+    router = routed("on")
+    refusal = router.route("shop").refusal
+    comp = router.compose("shop", user(REFUND))
+    assert comp.question == REFUND
+    answer = router.finish(comp, refusal)  # what the model said: "not covered"
+    assert answer.refusal_overruled and not answer.refused
+    assert answer.text == "Sale items can be returned within 14 days. [1]"
+    assert answer.citations[0]["verified"] and answer.citations[0]["label"] == "quoted"
+    # A refusal the evidence does not contradict stands: these words are not in the shop's.
+    unrelated = router.compose("shop", user("Do you sell gift wrapping for birthdays?"))
+    kept = router.finish(unrelated, refusal)
+    assert kept.refused and not kept.refusal_overruled and kept.text == refusal
+    # An answer is not a refusal; and the check can be turned off.
+    said = router.finish(comp, "Refunds are paid within 5 business days [2].")
+    assert not said.refusal_overruled
+    off = routed("off", refusal_coverage=None)
+    assert off.finish(off.compose("shop", user(REFUND)), refusal).refused

@@ -1,0 +1,82 @@
+"""Coverage: how much of a question's words a sentence holds, by meaning, to check refusals.
+
+A refusal is a claim too ("the documents do not cover this"). The 135M answerer refuses some
+questions whose first evidence sentence plainly answers them ("How much is Orbit 50 each
+month?" beside "Orbit 50 costs $30 per month ..."). Coverage is the mean, over the question's
+content words (no stop words, no asking words, no document names), of each one's best cosine
+to a word of the sentence (MiniLM on single words: "cost" ~ "price", "monthly" ~ "month").
+Exact words are too strict for paraphrase; a whole-sentence cosine is too loose (every
+sentence of a document about Orbitly is near every question about Orbitly).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from hybrid.answer.naming import without_names
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*[a-z0-9]|[a-z0-9]")
+# Beyond scikit-learn's English stop words: what asks, rather than what is asked about.
+_ASKING = frozenset(
+    "which what where when who whom whose how why does do is are can could would should will "
+    "may might please tell explain i my me you your we our us".split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-case words of ``text`` that say what it is about, unique, in order."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in ENGLISH_STOP_WORDS and word not in _ASKING:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+class WordVectors:
+    """Embeddings of single words, computed once (a bounded cache: least recently used go).
+
+    Example: ``WordVectors(embedder.embed).of(["price", "cost"])`` -> (2, dim)
+    """
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], max_words: int = 50_000):
+        self.embed, self.max_words = embed, max_words
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, words: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [w for w in dict.fromkeys(words) if w not in self._cache]
+            if missing:
+                for word, vector in zip(missing, self.embed(missing), strict=True):
+                    self._cache[word] = vector
+            rows = []
+            for word in words:
+                self._cache.move_to_end(word)
+                rows.append(self._cache[word])
+            while len(self._cache) > self.max_words:
+                self._cache.popitem(last=False)
+        return np.stack(rows)
+
+
+def coverage(
+    question: str, sentence: str, vectors: WordVectors, documents: Sequence[str] = ()
+) -> float:
+    """Mean over the question's content words (names of ``documents`` left out) of the best
+    cosine to a content word of ``sentence``; 0 when either has none.
+
+    Example: ``coverage("How much is the Orbit 50 plan each month?", "Orbit 50 costs $30 per
+    month.", vectors)`` -> about 0.84; against "We are a family-run park." about 0.3.
+    """
+    asked = content_words(without_names(question, documents))
+    said = content_words(sentence)
+    if not asked or not said:
+        return 0.0
+    similarity = vectors.of(asked) @ vectors.of(said).T  # (asked, said), unit vectors
+    return float(similarity.max(axis=1).mean())
