@@ -22,7 +22,15 @@ import numpy as np
 
 from hybrid.answer import citations, claims, coverage, evidence, naming
 from hybrid.answer.prompt import fit, load_template
-from hybrid.answer.types import Answer, Composition, Hit, Overrides, Retrieved, Source
+from hybrid.answer.types import (
+    Answer,
+    Composition,
+    Hit,
+    Overrides,
+    Overruled,
+    Retrieved,
+    Source,
+)
 from hybrid.config import HybridConfig, RouteConfig
 from hybrid.errors import Invalid, NotFound
 from hybrid.knowledge import store
@@ -213,9 +221,10 @@ class Router:
         route = self.route(comp.route)
         if comp.refused:
             return Answer(comp.refusal, (), 0, True)
-        overruled = self._overrules_refusal(comp, route, text)
-        if overruled:
-            text = f"{comp.sources[0].chunk.text} [1]"
+        first = f"{comp.sources[0].chunk.text} [1]" if comp.sources else ""
+        overruled: Overruled | None = None
+        if self._overrules_refusal(comp, route, text):
+            text, overruled = first, "refusal"
         if comp.lead:  # a draft opens with the clauses it found, verbatim
             quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
             text = "\n".join([*quoted, text])
@@ -223,22 +232,10 @@ class Router:
         refusal = route.refusal.lower().rstrip(".")
         if comp.lead:  # it found what was asked: a refusal after the quotes is no point
             parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())
-        nli = self._nli(route.verify.nli_model)
-        with self._lock:
-            checks = citations.verify(
-                parsed,
-                [s.chunk for s in comp.sources],
-                self.embedder.embed,
-                route.verify,
-                nli,
-                [s.vector for s in comp.sources],
-            )
-        checks = [
-            replace(c, evidence=self._pinpoint(c.evidence, comp.sources[c.aligned - 1].collection))
-            if c.evidence is not None and c.aligned
-            else c
-            for c in checks
-        ]
+        checks = self._checks(comp, route, parsed)
+        if overruled is None and self._better_quote(comp, route, checks):
+            parsed = citations.parse(first, len(comp.sources))
+            checks, overruled = self._checks(comp, route, parsed), "choice"
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -266,6 +263,46 @@ class Router:
         return Answer(
             answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
         )
+
+    def _checks(
+        self, comp: Composition, route: RouteConfig, parsed: citations.Parsed
+    ) -> list[citations.Check]:
+        """Each sentence verified against the sentence of its source it aligns to, pinpointed
+        to that sentence's page."""
+        nli = self._nli(route.verify.nli_model)
+        with self._lock:
+            checks = citations.verify(
+                parsed,
+                [s.chunk for s in comp.sources],
+                self.embedder.embed,
+                route.verify,
+                nli,
+                [s.vector for s in comp.sources],
+            )
+        return [
+            replace(c, evidence=self._pinpoint(c.evidence, comp.sources[c.aligned - 1].collection))
+            if c.evidence is not None and c.aligned
+            else c
+            for c in checks
+        ]
+
+    def _better_quote(
+        self, comp: Composition, route: RouteConfig, checks: list[citations.Check]
+    ) -> bool:
+        """The answer is one verbatim quote of sentence [k > 1], and sentence [1] covers the
+        question's words better by ``verify.quote_margin``: [1] is the better quote."""
+        margin = route.verify.quote_margin
+        if margin is None or not comp.question or len(checks) != 1:
+            return False
+        [check] = checks
+        if check.label != "quoted" or check.n < 2 or check.n > len(comp.sources):
+            return False
+        first, chosen = comp.sources[0].chunk, comp.sources[check.n - 1].chunk
+        names = sorted({first.doc_id, chosen.doc_id})
+        with self._lock:  # the embedder's tokenizer is not thread-safe
+            ahead = coverage.coverage(comp.question, first.text, self._words, names)
+            behind = coverage.coverage(comp.question, chosen.text, self._words, names)
+        return ahead - behind >= margin
 
     def _overrules_refusal(self, comp: Composition, route: RouteConfig, text: str) -> bool:
         """The model refused (its text is the route's refusal and little else), yet evidence

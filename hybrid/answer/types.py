@@ -109,6 +109,9 @@ class Citation(TypedDict):
     sentences: list[CheckedSentence]
 
 
+Overruled = Literal["refusal", "choice"]
+
+
 @dataclass(frozen=True)
 class Answer:
     text: str
@@ -116,9 +119,10 @@ class Answer:
     removed_citations: int  # [n] with n outside the context, deleted from the text
     refused: bool
     unsupported: tuple[str, ...] = ()  # claims (3+ content words) no verified citation backs
-    # The model refused, but evidence sentence [1] covers the question: it is the answer
-    # (verify.refusal_coverage).
-    refusal_overruled: bool = False
+    # What the checks changed: "refusal" (the model refused, but evidence sentence [1] covers
+    # the question: verify.refusal_coverage) or "choice" (it quoted [k], but [1] covers the
+    # question better: verify.quote_margin); the answer is then sentence [1], quoted.
+    overruled: Overruled | None = None
 
 
 @dataclass(frozen=True)

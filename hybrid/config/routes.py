@@ -43,6 +43,11 @@ class VerifyConfig(Strict):
     # questions: at 0.75 the shipped answerer's refusals of 6 answerable questions are overruled
     # (5 by a sentence stating the fact) and neither of its 2 right refusals. None: refusals stand.
     refusal_coverage: float | None = Field(0.75, ge=0, le=1)
+    # A quote is checked too: when the answer quotes sentence [k > 1] verbatim and sentence [1]
+    # covers the question's words better by at least this margin, the answer quotes [1]. Chosen
+    # on the KB training questions: at 0.1 it switched 11 of the answerer's 18 quotes of [k],
+    # 8 to the sentence stating the fact, 1 away from it. None: the model's choice stands.
+    quote_margin: float | None = Field(0.1, ge=0, le=1)
     # Any Hugging Face sequence-classification model with entailment / contradiction labels
     # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.
     nli_model: str | None = Field(None, min_length=1)

@@ -177,7 +177,7 @@ class Run:
             "dropped_turns": self.comp.dropped_turns,  # history left out (limits)
             "best_similarity": None if best is None else round(best, 4),
             "refused": answer.refused,
-            "refusal_overruled": answer.refusal_overruled,
+            "overruled": answer.overruled,
             "removed_citations": answer.removed_citations,
             "unsupported_sentences": len(answer.unsupported),
             "adapter": self.comp.adapter,

@@ -39,7 +39,8 @@ class Retrieval(BaseModel):
     dropped_turns: int  # conversation turns left out (limits.max_prompt_tokens)
     best_similarity: float | None
     refused: bool
-    refusal_overruled: bool = False  # the model refused; evidence [1] covers the question
+    # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers
+    overruled: Literal["refusal", "choice"] | None = None
     removed_citations: int  # [n] outside the prompt's evidence, deleted from the text
     unsupported_sentences: int
     adapter: str | None

@@ -339,15 +339,38 @@ def test_a_refusal_the_first_evidence_sentence_contradicts_is_overruled(
     comp = router.compose("shop", user(REFUND))
     assert comp.question == REFUND
     answer = router.finish(comp, refusal)  # what the model said: "not covered"
-    assert answer.refusal_overruled and not answer.refused
+    assert answer.overruled == "refusal" and not answer.refused
     assert answer.text == "Sale items can be returned within 14 days. [1]"
     assert answer.citations[0]["verified"] and answer.citations[0]["label"] == "quoted"
     # A refusal the evidence does not contradict stands: these words are not in the shop's.
     unrelated = router.compose("shop", user("Do you sell gift wrapping for birthdays?"))
     kept = router.finish(unrelated, refusal)
-    assert kept.refused and not kept.refusal_overruled and kept.text == refusal
+    assert kept.refused and kept.overruled is None and kept.text == refusal
     # An answer is not a refusal; and the check can be turned off.
-    said = router.finish(comp, "Refunds are paid within 5 business days [2].")
-    assert not said.refusal_overruled
+    said = router.finish(comp, "Refunds take five business days [2].")  # not a quote
+    assert said.overruled is None
     off = routed("off", refusal_coverage=None)
     assert off.finish(off.compose("shop", user(REFUND)), refusal).refused
+
+
+def test_a_quote_of_a_later_sentence_gives_way_to_one_that_covers_the_question(
+    tmp_path, embedder, engine, docs_folder
+):
+    def routed(name: str, **verify):
+        return router_for(tmp_path / name, embedder, engine, docs_folder,
+                          template="prompts/evidence_answer.j2", verify=verify,
+                          evidence={"unit": "sentences", "sentences": 2})  # fmt: skip
+
+    router = routed("on")
+    comp = router.compose("shop", user(REFUND))
+    second = comp.sources[1].chunk.text
+    assert "Sale items" in comp.sources[0].chunk.text and "Sale items" not in second
+    switched = router.finish(comp, f"{second} [2]")  # the model quoted the wrong sentence
+    assert switched.overruled == "choice"
+    assert switched.text == "Sale items can be returned within 14 days. [1]"
+    assert switched.citations[0]["n"] == 1 and switched.citations[0]["label"] == "quoted"
+    # Its own words (not a quote) stand, and so does a quote when the check is off.
+    own = router.finish(comp, "Refunds are paid five business days after inspection [2].")
+    assert own.overruled is None
+    off = routed("off", quote_margin=None)
+    assert off.finish(off.compose("shop", user(REFUND)), f"{second} [2]").overruled is None
