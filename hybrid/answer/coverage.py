@@ -1,4 +1,5 @@
-"""Coverage: how much of a question's words a sentence holds, by meaning, to check refusals.
+"""Coverage: how much of a question's words a sentence holds, by meaning: refusals and quotes
+are checked with it.
 
 A refusal is a claim too ("the documents do not cover this"). The 135M answerer refuses some
 questions whose first evidence sentence plainly answers them ("How much is Orbit 50 each
@@ -6,19 +7,20 @@ month?" beside "Orbit 50 costs $30 per month ..."). Coverage is the mean, over t
 content words (no stop words, no asking words, no document names), of each one's best cosine
 to a word of the sentence (MiniLM on single words: "cost" ~ "price", "monthly" ~ "month").
 Exact words are too strict for paraphrase; a whole-sentence cosine is too loose (every
-sentence of a document about Orbitly is near every question about Orbitly).
+sentence of a document about Orbitly is near every question about Orbitly). The same model
+sometimes quotes sentence [k] where [1] holds the fact; a quote is checked the same way.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from hybrid.answer.naming import without_names
+from hybrid.knowledge.search import SearchResult
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*[a-z0-9]|[a-z0-9]")
 # Beyond scikit-learn's English stop words: what asks, rather than what is asked about.
@@ -41,6 +43,7 @@ def content_words(text: str) -> list[str]:
 
 class WordVectors:
     """Embeddings of single words, computed once (a bounded cache: least recently used go).
+    Not thread-safe, like the embedder it calls: the router calls it under its lock.
 
     Example: ``WordVectors(embedder.embed).of(["price", "cost"])`` -> (2, dim)
     """
@@ -48,20 +51,18 @@ class WordVectors:
     def __init__(self, embed: Callable[[list[str]], np.ndarray], max_words: int = 50_000):
         self.embed, self.max_words = embed, max_words
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
 
     def of(self, words: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            missing = [w for w in dict.fromkeys(words) if w not in self._cache]
-            if missing:
-                for word, vector in zip(missing, self.embed(missing), strict=True):
-                    self._cache[word] = vector
-            rows = []
-            for word in words:
-                self._cache.move_to_end(word)
-                rows.append(self._cache[word])
-            while len(self._cache) > self.max_words:
-                self._cache.popitem(last=False)
+        missing = [w for w in dict.fromkeys(words) if w not in self._cache]
+        if missing:
+            for word, vector in zip(missing, self.embed(missing), strict=True):
+                self._cache[word] = vector
+        rows = []
+        for word in words:
+            self._cache.move_to_end(word)
+            rows.append(self._cache[word])
+        while len(self._cache) > self.max_words:
+            self._cache.popitem(last=False)
         return np.stack(rows)
 
 
@@ -80,3 +81,36 @@ def coverage(
         return 0.0
     similarity = vectors.of(asked) @ vectors.of(said).T  # (asked, said), unit vectors
     return float(similarity.max(axis=1).mean())
+
+
+def overrules_refusal(
+    question: str,
+    text: str,
+    refusal: str,
+    first: SearchResult,
+    threshold: float,
+    vectors: WordVectors,
+) -> bool:
+    """``text`` is the route's ``refusal`` and little else, yet evidence sentence [1]
+    (``first``) covers the question at least ``threshold`` (``verify.refusal_coverage``)."""
+    said = refusal.lower().rstrip(".")
+    if said not in text.lower() or len(content_words(text.lower().replace(said, " "))) > 2:
+        return False
+    return coverage(question, first.text, vectors, [first.doc_id]) >= threshold
+
+
+def better_quote(
+    question: str,
+    first: SearchResult,
+    chosen: SearchResult,
+    margin: float,
+    vectors: WordVectors,
+) -> bool:
+    """The answer quotes ``chosen`` verbatim, and evidence sentence [1] (``first``) covers the
+    question better by ``margin`` (``verify.quote_margin``): [1] is the better quote. False
+    when the quote is [1] itself."""
+    if chosen is first:
+        return False
+    names = sorted({first.doc_id, chosen.doc_id})
+    ahead = coverage(question, first.text, vectors, names)
+    return ahead - coverage(question, chosen.text, vectors, names) >= margin

@@ -62,7 +62,7 @@ class Router:
         self._retrievers: dict[str, Retriever] = {}
         self.promotions = promotions_for(config)
         self._nli_models: dict[str, claims.NLI] = {}
-        self._words = coverage.WordVectors(embedder.embed)  # refusal checks (coverage.py)
+        self._words = coverage.WordVectors(embedder.embed)  # refusal and quote checks
         # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
         # thread-safe, and both take milliseconds next to generation's seconds.
         self._lock = threading.Lock()
@@ -221,10 +221,14 @@ class Router:
         route = self.route(comp.route)
         if comp.refused:
             return Answer(comp.refusal, (), 0, True)
-        first = f"{comp.sources[0].chunk.text} [1]" if comp.sources else ""
+        chunks, verify = [src.chunk for src in comp.sources], route.verify
+        first = f"{chunks[0].text} [1]" if chunks else ""
         overruled: Overruled | None = None
-        if self._overrules_refusal(comp, route, text):
-            text, overruled = first, "refusal"
+        if comp.question and chunks and verify.refusal_coverage is not None:
+            with self._lock:  # the embedder's tokenizer is not thread-safe
+                if coverage.overrules_refusal(comp.question, text, route.refusal, chunks[0],
+                                              verify.refusal_coverage, self._words):  # fmt: skip
+                    text, overruled = first, "refusal"
         if comp.lead:  # a draft opens with the clauses it found, verbatim
             quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
             text = "\n".join([*quoted, text])
@@ -233,9 +237,15 @@ class Router:
         if comp.lead:  # it found what was asked: a refusal after the quotes is no point
             parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())
         checks = self._checks(comp, route, parsed)
-        if overruled is None and self._better_quote(comp, route, checks):
-            parsed = citations.parse(first, len(comp.sources))
-            checks, overruled = self._checks(comp, route, parsed), "choice"
+        quote = checks[0] if len(checks) == 1 and checks[0].label == "quoted" else None
+        quote = quote if quote is not None and quote.n else None  # a sentence it cited
+        if overruled is None and comp.question and quote and verify.quote_margin is not None:
+            with self._lock:
+                better = coverage.better_quote(comp.question, chunks[0], chunks[quote.n - 1],
+                                               verify.quote_margin, self._words)  # fmt: skip
+            if better:
+                parsed = citations.parse(first, len(chunks))
+                checks, overruled = self._checks(comp, route, parsed), "choice"
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -285,39 +295,6 @@ class Router:
             else c
             for c in checks
         ]
-
-    def _better_quote(
-        self, comp: Composition, route: RouteConfig, checks: list[citations.Check]
-    ) -> bool:
-        """The answer is one verbatim quote of sentence [k > 1], and sentence [1] covers the
-        question's words better by ``verify.quote_margin``: [1] is the better quote."""
-        margin = route.verify.quote_margin
-        if margin is None or not comp.question or len(checks) != 1:
-            return False
-        [check] = checks
-        if check.label != "quoted" or check.n < 2 or check.n > len(comp.sources):
-            return False
-        first, chosen = comp.sources[0].chunk, comp.sources[check.n - 1].chunk
-        names = sorted({first.doc_id, chosen.doc_id})
-        with self._lock:  # the embedder's tokenizer is not thread-safe
-            ahead = coverage.coverage(comp.question, first.text, self._words, names)
-            behind = coverage.coverage(comp.question, chosen.text, self._words, names)
-        return ahead - behind >= margin
-
-    def _overrules_refusal(self, comp: Composition, route: RouteConfig, text: str) -> bool:
-        """The model refused (its text is the route's refusal and little else), yet evidence
-        sentence [1] covers the question's words (``verify.refusal_coverage``)."""
-        threshold = route.verify.refusal_coverage
-        if threshold is None or not comp.question or not comp.sources:
-            return False
-        refusal = route.refusal.lower().rstrip(".")
-        rest = text.lower().replace(refusal, " ")
-        if refusal not in text.lower() or len(coverage.content_words(rest)) > 2:
-            return False
-        first = comp.sources[0].chunk
-        with self._lock:  # the embedder's tokenizer is not thread-safe
-            covered = coverage.coverage(comp.question, first.text, self._words, [first.doc_id])
-        return covered >= threshold
 
     def check_text(
         self,
