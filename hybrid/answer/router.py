@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from hybrid.answer import citations, claims, coverage, evidence, naming
+from hybrid.answer import citations, claims, coverage, evidence, naming, unknown
 from hybrid.answer.prompt import fit, load_template
 from hybrid.answer.types import (
     Answer,
@@ -134,14 +134,22 @@ class Router:
                 hits, score, lead, answered = evidence.sentence_hits(
                     query, vector, hits, ev, quotes, gate, self.embedder
                 )
+            missing: tuple[str, ...] = ()
+            if hits and kind == "answer" and ev is not None and ev.unknown_nouns is not None:
+                searched = [self._retrievers[c] for c in versions]
+                missing = tuple(unknown.unknown_nouns(
+                    question, lambda term: any(r.knows(term) for r in searched),
+                    [h.chunk.text for h in hits], self._words, ev.unknown_nouns,
+                    sorted({h.chunk.doc_id for h in hits} | set(named)),
+                ))  # fmt: skip
         refused = bool(wanted) and (best is None or best < route.min_similarity)
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
             refused = True
-        if not answered:
+        if not answered or missing:
             refused = True  # nothing in the documents says what the question asks
         flat = None if vector is None else vector.reshape(-1)
-        return Retrieved(tuple(hits), best, refused, named, lead, flat, versions)
+        return Retrieved(tuple(hits), best, refused, named, lead, flat, versions, missing)
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
         """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""
@@ -189,6 +197,7 @@ class Router:
         refused = Composition(
             route_name, [], (), len(hits), 0, True, best, settings, adapter, 0, named,
             refusal=route.refusal, query_vector=retrieved.query_vector, versions=retrieved.versions,
+            unknown=retrieved.unknown,
         )  # fmt: skip
         if retrieved.refused:
             return refused

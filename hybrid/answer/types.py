@@ -44,6 +44,7 @@ class Retrieved:
     lead: int = 0  # the first ``lead`` hits open a draft verbatim (RouteConfig.draft_quotes)
     query_vector: np.ndarray | None = None  # (dim,) the question's embedding; None: no search
     versions: dict[str, str] = field(default_factory=dict)  # collection -> version searched
+    unknown: tuple[str, ...] = ()  # what the question names and no collection holds: refused
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Composition:
     versions: dict[str, str] = field(default_factory=dict)  # collection -> version read
     # The question, where a refusal by the model is to be checked (answers read as sentences).
     question: str = ""
+    unknown: tuple[str, ...] = ()  # Retrieved.unknown: why it was refused, if that is why
 
 
 class EvidenceRef(TypedDict):

@@ -42,6 +42,10 @@ def run_server(config: HybridConfig, host: str | None = None, port: int | None =
     # the cores from generation; one BLAS thread costs nothing at these sizes.
     threadpool_limits(1, user_api="blas")
     engine = create_engine(config.runtime)
+    if any(r.collections and r.evidence.unknown_nouns is not None for r in config.routes.values()):
+        from hybrid.answer.unknown import warm
+
+        warm()  # spaCy's tagger (~8 s here) loads at the start, not in the first answer
     if getattr(engine, "compiled", False):
         out.print("compiling the decoder for the common batch shapes (CUDA, once)...")
         engine.warmup()  # type: ignore[attr-defined]

@@ -162,6 +162,12 @@ class Retriever:
         ids = np.array([r.vector_id for r in results], dtype=np.int64)
         return dense.vectors_of(self.snapshot.dense, ids)
 
+    def knows(self, term: str) -> bool:
+        """Whether any chunk of the live version holds ``term``, a BM25 term (stemmed:
+        ``lexical.tokenize``)."""
+        bm25 = self.snapshot.bm25
+        return bm25 is not None and term in bm25.vocab_dict
+
     def documents(self) -> list[str]:
         """Every document id of the live version, sorted."""
         rows = self.snapshot.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")

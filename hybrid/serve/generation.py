@@ -178,6 +178,7 @@ class Run:
             "best_similarity": None if best is None else round(best, 4),
             "refused": answer.refused,
             "overruled": answer.overruled,
+            "unknown": list(self.comp.unknown),
             "removed_citations": answer.removed_citations,
             "unsupported_sentences": len(answer.unsupported),
             "adapter": self.comp.adapter,

@@ -41,6 +41,8 @@ class Retrieval(BaseModel):
     refused: bool
     # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers
     overruled: Literal["refusal", "choice"] | None = None
+    # Refused before generating: what the question names that no searched collection holds
+    unknown: list[str] = []
     removed_citations: int  # [n] outside the prompt's evidence, deleted from the text
     unsupported_sentences: int
     adapter: str | None

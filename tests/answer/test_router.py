@@ -302,10 +302,37 @@ def test_answer_options_scope_to_named_documents_and_require_the_questions_words
     # (two of refund, come, gift, card are needed; the refunds sentence holds one).
     gift = "Do refunds come as gift cards?"
     assert router.retrieve("shop", gift).refused and not router.retrieve("shop", REFUND).refused
-    plain = router_for(
-        tmp_path / "p", embedder, engine, docs_folder, evidence={"unit": "sentences"}
-    )
-    assert not plain.retrieve("shop", gift).refused  # the gate is off by default
+    # The gate is off by default ("gift cards" are refused by the unknown-nouns check instead).
+    plain = router_for(tmp_path / "p", embedder, engine, docs_folder,
+                       evidence={"unit": "sentences", "unknown_nouns": None})  # fmt: skip
+    assert not plain.retrieve("shop", gift).refused
+
+
+def test_a_question_about_something_no_document_mentions_is_refused_before_generating(
+    tmp_path, embedder, engine, docs_folder
+):
+    def routed(name: str, **evidence):
+        return router_for(tmp_path / name, embedder, engine, docs_folder, min_similarity=-1,
+                          template="prompts/evidence_answer.j2",
+                          evidence={"unit": "sentences", **evidence})  # fmt: skip
+
+    router = routed("on")
+    cheque = "Are refunds paid by cheque?"
+    refused = router.retrieve("shop", cheque)
+    assert refused.refused and refused.unknown == ("cheque",)
+    comp = router.compose("shop", user(cheque))
+    assert comp.refused and comp.unknown == ("cheque",) and router.submit(comp) is None
+    assert router.finish(comp, "").text == router.route("shop").refusal
+    # What the documents hold is not refused; drafts and a route with the check off are not.
+    asked = router.retrieve("shop", REFUND)
+    assert not asked.refused and asked.unknown == ()
+    assert router.retrieve("shop", cheque, kind="draft").unknown == ()
+    off = routed("off", unknown_nouns=None).retrieve("shop", cheque)
+    assert not off.refused and off.unknown == ()
+    # Knowledge changes without a restart: once a document mentions cheques, it is answered.
+    (docs_folder / "payments.md").write_text("Refunds are paid by cheque on request.\n")
+    sync_folder("shop", docs_folder, router.config.knowledge, embedder)
+    assert router.retrieve("shop", cheque).unknown == ()
 
 
 def test_only_the_documents_own_names_leave_the_question():

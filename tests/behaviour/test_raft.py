@@ -80,7 +80,8 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
                 "support": {
                     "collections": ["x"],
                     "min_similarity": -1.0,
-                    "evidence": {"sentences": 2, "require_words": False},
+                    # unknown_nouns off, as configs/answerer.yaml: every question gets a prompt
+                    "evidence": {"sentences": 2, "require_words": False, "unknown_nouns": None},
                 }
             },
             "raft": {
@@ -158,7 +159,8 @@ def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embe
                 "support": {
                     "collections": ["kb"],
                     "min_similarity": -1.0,
-                    "evidence": {"sentences": 2, "require_words": False},
+                    # unknown_nouns off, as configs/answerer.yaml: every question gets a prompt
+                    "evidence": {"sentences": 2, "require_words": False, "unknown_nouns": None},
                 }
             },
         }

@@ -1,0 +1,45 @@
+"""Unknown nouns (refused before generating), with the real spaCy tagger and MiniLM."""
+
+from __future__ import annotations
+
+from hybrid.answer.coverage import WordVectors
+from hybrid.answer.unknown import specific_nouns, unknown_nouns
+from hybrid.knowledge.lexical import tokenize
+
+PLANS = [
+    "TallyForge's Starter plan costs $12 per month and includes invoicing for one user.",
+    "The Team plan adds expense tracking and up to five users.",
+]
+
+
+def knows_of(texts: list[str]):
+    vocabulary = {t for terms in tokenize(texts) for t in terms}
+    return lambda term: term in vocabulary
+
+
+def test_specific_nouns_leave_out_common_words_and_other_parts_of_speech():
+    assert specific_nouns("Is there parking near the dock for people?") == ["parking", "dock"]
+    # "plan" and "month" are common nouns; "cheapest" is no noun.
+    assert specific_nouns("What does the cheapest plan cost per month?") == []
+    assert specific_nouns("Is there a TallyForge plan that includes payroll?") == [
+        "tallyforge", "payroll",
+    ]  # fmt: skip
+
+
+def test_a_noun_no_document_holds_is_unknown_and_one_they_hold_is_not(embedder):
+    vectors, knows = WordVectors(embedder.embed), knows_of(PLANS)
+    asked = "Is there a TallyForge plan that includes payroll?"
+    assert unknown_nouns(asked, knows, PLANS, vectors, 0.8) == ["payroll"]
+    # Same question, a collection that mentions payroll somewhere: not unknown, wherever it is.
+    elsewhere = knows_of([*PLANS, "Payroll is run by our partner, Paywise."])
+    assert unknown_nouns(asked, elsewhere, PLANS, vectors, 0.8) == []
+    assert (
+        unknown_nouns("Does the Starter plan include invoicing?", knows, PLANS, vectors, 0.8) == []
+    )
+    # A stem the documents lack, near an evidence word ("expense", cosine ~0.77): refused on it
+    # or not by the threshold.
+    tracked = "Does the Team plan track expenditure?"
+    assert unknown_nouns(tracked, knows, PLANS, vectors, 0.8) == ["expenditure"]
+    assert unknown_nouns(tracked, knows, PLANS, vectors, 0.7) == []
+    # Nothing to compare with: what the documents lack is unknown.
+    assert unknown_nouns(asked, knows, [], vectors, 0.8) == ["payroll"]
