@@ -40,11 +40,11 @@ def test_contract_answer_cites_the_document_and_page(server: Server):
         response = ask(client, "legal", ROYALTY)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert "royalty rate" in body["choices"][0]["message"]["content"].lower()
+    assert "royalt" in body["choices"][0]["message"]["content"].lower()  # said or quoted
     cited = [
         c
         for c in body["citations"]
-        if c["verified"] and any("royalty" in s["text"].lower() for s in c["sentences"])
+        if c["verified"] and any("royalt" in s["text"].lower() for s in c["sentences"])
     ]
     assert cited, body["citations"]
     assert cited[0]["document"] == GLU
@@ -61,13 +61,15 @@ def test_contract_answer_cites_the_document_and_page(server: Server):
     )
     assert snippet[:60] in text
     assert body["usage"]["prompt_tokens"] > 100 and body["usage"]["completion_tokens"] > 0
-    assert body["retrieval"]["used"] == len(body["retrieval"]["sources"]) <= 3
+    assert body["retrieval"]["used"] == len(body["retrieval"]["sources"]) <= 4  # sentences
 
 
 def test_question_outside_the_documents_is_refused(server: Server):
     with server.client("agent") as client:
         body = ask(client, "support", "Who won the football world cup in 1998?").json()
     assert body["retrieval"]["refused"] is True
+    # What no document mentions ("cup"; "football" is too common a word to name a missing thing).
+    assert body["retrieval"]["unknown"] and set(body["retrieval"]["unknown"]) <= {"football", "cup"}
     assert body["choices"][0]["message"]["content"] == "The documents do not cover this question."
     assert body["citations"] == []
 
@@ -155,7 +157,7 @@ def test_openai_client_plain_and_streaming(server: Server):
     )
     assert reply.model_extra["retrieval"]["adapter"] is None
     text = reply.choices[0].message.content
-    assert "royalty" in text.lower() and reply.usage.completion_tokens <= 48
+    assert "royalt" in text.lower() and reply.usage.completion_tokens <= 48
     assert any(c["document"] == GLU for c in reply.model_extra["citations"])
 
     stream = client.chat.completions.create(
@@ -165,14 +167,18 @@ def test_openai_client_plain_and_streaming(server: Server):
         stream=True,
         stream_options={"include_usage": True},
     )
-    deltas, citations, usage = [], None, None
+    deltas, citations, final, usage = [], None, None, None
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             deltas.append(chunk.choices[0].delta.content)
         citations = (chunk.model_extra or {}).get("citations", citations)
+        final = (chunk.model_extra or {}).get("final_text", final)
         usage = chunk.usage or usage
     assert len(deltas) > 3  # tokens arrived one by one, not as one block
-    assert "".join(deltas) == text  # greedy: the same answer, streamed
+    # Greedy: the same answer, streamed. The last chunk's final_text is the verified answer
+    # (the route quotes the evidence where the model's sentence is unsupported).
+    assert final == text
+    assert "".join(deltas) == text or text.startswith('"')
     assert any(c["document"] == GLU for c in citations)
     assert usage.completion_tokens == reply.usage.completion_tokens
 
