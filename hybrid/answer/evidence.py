@@ -39,6 +39,8 @@ MAX_CHARS = 600  # a run-on clause (contracts) is cut at a word boundary
 # A plain-text heading: a rule ("-----", "=====") or a line in capitals ("ARRIVAL AND DEPARTURE").
 _RULE = re.compile(r"^\s*[-=_*~#+]{3,}\s*$")
 _CAPS = re.compile(r"^[^a-z]*[A-Z]{2}[^a-z]*$")
+# Starts in lower case, past any brackets, quotes and figures in brackets ("(*****%) of").
+_FRAGMENT = re.compile(r"^(?:[(\[][^)\]]*[)\]]\s*|[\"'\u2018\u201c]\s*)*[a-z]")
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,9 @@ def split(chunk: SearchResult) -> list[SearchResult]:
         if len(body) > MAX_CHARS:
             cut = body.rfind(" ", 0, MAX_CHARS)
             body = body[: cut if cut > 0 else MAX_CHARS]
-        # A chunk cut mid-sentence starts with a fragment ("must be arranged with reception");
-        # the overlapping chunk before it holds the whole sentence.
-        fragment = start == 0 and body[:1].islower()
+        # A chunk cut mid-sentence starts with a fragment ("must be arranged with reception",
+        # "(15%) of the receipts"); the overlapping chunk before it holds the whole sentence.
+        fragment = start == 0 and _FRAGMENT.match(body) is not None
         if (
             len(body.split()) >= MIN_WORDS
             and not body.startswith("#")

@@ -71,6 +71,14 @@ def test_titles_rules_and_capital_headings_are_not_evidence():
 def test_a_chunk_that_starts_mid_sentence_drops_the_fragment():
     text = "must be arranged with reception in advance. Dogs are welcome on pitches."
     assert [p.text for p in evidence.split(chunk(text))] == ["Dogs are welcome on pitches."]
+    # A contract chunk cut after "***** percent": the bracketed figure hides the lower case.
+    cut = "(*****%) of the receipts shall be paid to Fox. Royalties are due monthly in arrears."
+    assert [p.text for p in evidence.split(chunk(cut))] == ["Royalties are due monthly in arrears."]
+    whole = "(a) Royalties are due monthly. 30 days after notice, the licence ends for good."
+    assert [p.text for p in evidence.split(chunk(whole))] == [
+        "Royalties are due monthly.",
+        "30 days after notice, the licence ends for good.",
+    ]
 
 
 def test_select_ranks_by_the_question_and_drops_repeats(embedder):

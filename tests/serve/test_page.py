@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_page_streams_an_answer_and_opens_cited_snippets(
         assert int(answer.get_attribute("data-deltas") or 0) > 3  # arrived token by token
         first = page.locator(".cite").first
         label = first.inner_text()
-        assert "GluMobile" in label and "page 1" in label and "verified" in label
+        assert "GluMobile" in label and re.search(r"page \d", label) and "verified" in label
         first.click()
         snippet = page.locator("#snippet")
         snippet.wait_for(state="visible")
