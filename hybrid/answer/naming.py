@@ -26,7 +26,8 @@ def _names_of(doc_id: str) -> set[str]:
     return names | {_SUFFIX.sub("", n) for n in names}
 
 
-def _words_of(doc_id: str) -> set[str]:
+def words_of(doc_id: str) -> set[str]:
+    """The words of a document's file name, lower case: ``{"quillhouse", "returns"}``."""
     return {_alnum(w) for w in re.split(r"[-_,.\s]+", Path(doc_id).stem) if w}
 
 
@@ -76,7 +77,7 @@ def without_names(text: str, documents: Sequence[str] | None = None) -> str:
     """
     # The file names' words ("orbitly", "mobile", "billing"), whole stems and company parts:
     # a word goes only if it is one of them ("Orbit 10", a plan, stays beside "orbitly").
-    parts = set().union(*(_names_of(d) | _words_of(d) for d in documents or ()))
+    parts = set().union(*(_names_of(d) | words_of(d) for d in documents or ()))
 
     def drop(match: re.Match[str]) -> str:
         if match[0].split()[0] in _NOT_NAMES:

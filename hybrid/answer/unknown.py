@@ -18,11 +18,11 @@ vectors, 0.8)`` -> ``["payroll"]`` where ``knows("payrol")`` is False.
 from __future__ import annotations
 
 import functools
-import re
 import warnings
 from collections.abc import Callable, Sequence
 
 from hybrid.answer.coverage import WordVectors, content_words
+from hybrid.answer.naming import words_of
 from hybrid.knowledge.lexical import tokenize
 
 # spaCy's md vectors are stored in frequency order: a noun ranked below this is common.
@@ -81,7 +81,7 @@ def unknown_nouns(
     content word of the ``evidence`` sentences resembles at ``threshold`` cosine or more
     (``evidence.unknown_nouns``); the words of the ``documents``' names (the evidence's:
     "shipping.txt") are known too. Empty: nothing says the documents lack what is asked."""
-    named = {w for d in documents for w in re.findall(r"[a-z0-9]+", d.lower())}
+    named = set().union(*(words_of(d) for d in documents))
     missing = []
     for noun in specific_nouns(question):
         if noun in named:
