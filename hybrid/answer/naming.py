@@ -52,7 +52,7 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
         return found[:3]  # more means the text named a kind of document, not one
     tops = set()
     for name in _PROPER.findall(text):
-        if name.split()[0] in _NOT_NAMES or len(_alnum(name)) < 3:
+        if name.split()[0].split("'")[0] in _NOT_NAMES or len(_alnum(name)) < 3:  # "I've"
             continue
         if _SUFFIX.fullmatch(_alnum(name)):
             continue  # "Inc." says nothing about which company

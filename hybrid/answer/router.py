@@ -120,6 +120,13 @@ class Router:
             k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None
             hits = self._search(query, vector, allowed, k, Filters(tuple(documents)))
+            own: tuple[str, ...] = ()
+            if kind == "answer" and ev is not None and ev.named != "all" and not documents:
+                own = tuple(self.named_documents(question, allowed))
+                if own and ev.named == "search":
+                    hits = self._search(query, vector, allowed, k, Filters(own))
+                hits = [h for h in hits if h.chunk.doc_id in own] if own else hits
+                named = named or own
             # The versions just searched (read under the lock: a refresh cannot slip between).
             versions = {
                 c: self._retrievers[c].snapshot.version for c in allowed if c in self._retrievers
@@ -146,7 +153,7 @@ class Router:
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
             refused = True
-        if not answered or missing:
+        if not answered or missing or (own and not hits):
             refused = True  # nothing in the documents says what the question asks
         flat = None if vector is None else vector.reshape(-1)
         return Retrieved(tuple(hits), best, refused, named, lead, flat, versions, missing)

@@ -79,6 +79,10 @@ class EvidenceConfig(Strict):
     # Score sentences against the question without the names of the documents they come from
     # ("Quillhouse" picks the document; inside it, it matches the title, not the answer).
     drop_names: bool = True
+    # Answers to a question that names documents ("Meadowbrook", by file name or its proper
+    # names: answer.naming) read only those documents' sentences: filter keeps the top chunks
+    # that are theirs, search searches them alone; either way, none found: refuse. all: off.
+    named: Literal["all", "filter", "search"] = "filter"
 
 
 class RouteConfig(Strict):

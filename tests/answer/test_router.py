@@ -249,13 +249,57 @@ def test_drafts_search_within_the_document_the_instruction_names(
         "shipping.txt"
     ]
     assert router.named_documents("Compare Express with Analytics.", ["shop"]) == []  # two
+    # "I've" is not a name (it used to find another document first and hide Express's).
+    assert router.named_documents("When does Express arrive if I've paid?", ["shop"]) == [
+        "shipping.txt"
+    ]
     draft = router.retrieve(
         "shop", "What does the shipping document say about returns?", kind="draft"
     )
     assert draft.named == ("shipping.txt",)
     assert {h.chunk.doc_id for h in draft.hits} == {"shipping.txt"}  # not refunds.md
+    # Answers search everything, then read only the named document's chunks (evidence.named).
     answer = router.retrieve("shop", "What does the shipping document say about returns?")
+    assert answer.named == ("shipping.txt",)
+    assert {h.chunk.doc_id for h in answer.hits} == {"shipping.txt"}
+    everything = router_for(tmp_path / "all", embedder, engine, docs_folder,
+                            evidence={"unit": "chunks", "named": "all"})  # fmt: skip
+    answer = everything.retrieve("shop", "What does the shipping document say about returns?")
     assert answer.named == () and "refunds.md" in {h.chunk.doc_id for h in answer.hits}
+
+
+def test_an_answer_reads_only_the_documents_the_question_names(tmp_path, embedder, engine):
+    # Two companies' policies: a question about one must not be answered from the other's,
+    # however near its sentences are ("By when do we leave Meadowbrook?" <- "Leaving Orbitly").
+    docs = write_docs(
+        tmp_path / "two",
+        {
+            "harborline-kayaks.md": "Harborline rents kayaks by the hour. You can cancel a "
+            "booking up to 24 hours ahead for a full refund.\n",
+            "summitcore-climbing.md": "Summitcore sells day passes and memberships. Day passes "
+            "can be refunded within 14 days of purchase.\n",
+        },
+    )
+
+    def routed(name: str, named: str, top_k: int = 2) -> Router:
+        return router_for(tmp_path / name, embedder, engine, docs, min_similarity=-1,
+                          top_k=top_k, template="prompts/evidence_answer.j2",
+                          evidence={"unit": "sentences", "named": named,
+                                    "unknown_nouns": None})  # fmt: skip
+
+    question = "Can day passes bought at Harborline be refunded within 14 days of purchase?"
+    got = routed("filter", "filter").retrieve("shop", question)
+    assert got.named == ("harborline-kayaks.md",) and not got.refused
+    assert {h.chunk.doc_id for h in got.hits} == {"harborline-kayaks.md"}
+    everything = routed("all", "all").retrieve("shop", question)
+    assert everything.named == ()
+    assert "summitcore-climbing.md" in {h.chunk.doc_id for h in everything.hits}
+    # Only the other company's chunk was found: nothing of the named one to answer from.
+    top = routed("top", "all", top_k=1).retrieve("shop", question).hits
+    assert {h.chunk.doc_id for h in top} == {"summitcore-climbing.md"}
+    assert routed("one", "filter", top_k=1).retrieve("shop", question).refused
+    searched = routed("search", "search", top_k=1).retrieve("shop", question)
+    assert not searched.refused and searched.hits[0].chunk.doc_id == "harborline-kayaks.md"
 
 
 def test_a_prompt_token_cap_drops_older_turns_first(tmp_path, embedder, engine, docs_folder):
