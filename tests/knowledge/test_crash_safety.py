@@ -67,7 +67,7 @@ def test_sigkill_mid_sync_leaves_previous_version(tmp_path, embedder):
     states = [_state(folder, 0)]
     sync_folder("c", folder, config.knowledge, embedder)
     killed_mid_sync = 0
-    for attempt, delay in enumerate([0.0, 0.05, 0.15, 0.3, 0.5, 0.8, 1.2]):
+    for attempt, delay in enumerate([0.0, 0.1, 0.25, 0.5, 0.9]):
         previous = _check_consistent(config, states)
         states.append(_state(folder, attempt + 1))
         child = _worker("sync", str(config.index_dir), str(folder))

@@ -54,7 +54,7 @@ def test_two_servers_read_while_a_third_process_syncs(tmp_path, embedder):
             thread.start()
         exe = Path(sys.executable).with_name("hybrid")
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        for i in range(4):  # the writer: another process, one sync at a time
+        for i in range(2):  # the writer: another process, one sync at a time
             (docs / f"locker-{i}.md").write_text(f"Locker code {i} opens with the word zq{i}x.\n")
             done = subprocess.run(
                 [str(exe), "--config", str(tmp_path / "server-0" / "serve.yaml"), "index", "sync",
@@ -72,10 +72,10 @@ def test_two_servers_read_while_a_third_process_syncs(tmp_path, embedder):
             versions = set()
             for server in servers:
                 versions.add(client.get(f"{server.url}/v1/collections/shop").json()["version"])
-                body = {"question": "Which word opens locker code 3?", "route": "support"}
+                body = {"question": "Which word opens locker code 1?", "route": "support"}
                 top = client.post(f"{server.url}/v1/retrieve", json=body).json()["hits"][0]
-                assert top["document"] == "locker-3.md", top
-            assert versions == {"000005"}  # both read the writer's last version
+                assert top["document"] == "locker-1.md", top
+            assert versions == {"000003"}  # both read the writer's last version
     finally:
         for server in servers:
             server.stop()
