@@ -9,6 +9,10 @@ to a word of the sentence (MiniLM on single words: "cost" ~ "price", "monthly" ~
 Exact words are too strict for paraphrase; a whole-sentence cosine is too loose (every
 sentence of a document about Orbitly is near every question about Orbitly). The same model
 sometimes quotes sentence [k] where [1] holds the fact; a quote is checked the same way.
+
+An answer is checked last, whole (``on_topic``): a sentence about something else than what was
+asked ("Can I keep my number?" -> "Your final bill covers charges up to your leaving date.")
+is far from the question by plain sentence cosine, though near enough to the documents.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -114,3 +119,27 @@ def better_quote(
     names = sorted({first.doc_id, chosen.doc_id})
     ahead = coverage(question, first.text, vectors, names)
     return ahead - coverage(question, chosen.text, vectors, names) >= margin
+
+
+def on_topic(
+    question: str,
+    answer: str,
+    first: str,
+    threshold: float,
+    embed_query: Callable[[str], np.ndarray],
+    embed: Callable[[list[str]], np.ndarray],
+) -> Literal["answer", "first", "refuse"]:
+    """Whether ``answer`` addresses ``question`` (``verify.min_relevance``): "answer" when its
+    cosine to the question reaches ``threshold``; else "first" when evidence sentence [1]
+    (``first``) does, else "refuse".
+
+    Example: ``on_topic("Can I freeze my gym membership while I travel?", "Towels can be rented
+    at the front desk for $2.", "You can freeze your membership for up to 3 months a year.",
+    0.43, e.embed_query, e.embed)`` -> "first" (cosines 0.21 and 0.58)
+    """
+    asked = embed_query(question).reshape(-1)  # (dim,), unit
+    said = embed([answer, first])  # (2, dim), unit
+    near = said @ asked
+    if near[0] >= threshold:
+        return "answer"
+    return "first" if near[1] >= threshold else "refuse"

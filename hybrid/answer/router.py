@@ -262,6 +262,19 @@ class Router:
             if better:
                 parsed = citations.parse(first, len(chunks))
                 checks, overruled = self._checks(comp, route, parsed), "choice"
+        said = " ".join(s.text for s in parsed.sentences)
+        if overruled is None and comp.question and chunks and verify.min_relevance is not None \
+                and said.strip() and refusal not in said.lower():  # fmt: skip
+            with self._lock:
+                topic = coverage.on_topic(
+                    comp.question, said, chunks[0].text, verify.min_relevance,
+                    self.embedder.embed_query, self.embedder.embed,
+                )  # fmt: skip
+            if topic == "refuse":
+                return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
+            if topic == "first":
+                parsed = citations.parse(first, len(chunks))
+                checks, overruled = self._checks(comp, route, parsed), "off-topic"
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.

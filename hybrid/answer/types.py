@@ -111,7 +111,7 @@ class Citation(TypedDict):
     sentences: list[CheckedSentence]
 
 
-Overruled = Literal["refusal", "choice"]
+Overruled = Literal["refusal", "choice", "off-topic"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,8 @@ class Answer:
     # What the checks changed: "refusal" (the model refused, but evidence sentence [1] covers
     # the question: verify.refusal_coverage) or "choice" (it quoted [k], but [1] covers the
     # question better: verify.quote_margin); the answer is then sentence [1], quoted.
+    # "off-topic": the answer did not address the question (verify.min_relevance); it is then
+    # sentence [1], or the refusal when that one does not either.
     overruled: Overruled | None = None
 
 

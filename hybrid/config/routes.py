@@ -48,6 +48,12 @@ class VerifyConfig(Strict):
     # on the KB training questions: at 0.1 it switched 11 of the answerer's 18 quotes of [k],
     # 8 to the sentence stating the fact, 1 away from it. None: the model's choice stands.
     quote_margin: float | None = Field(0.1, ge=0, le=1)
+    # An answer is checked against the question last: when its cosine to the question (the
+    # embedder's, whole answer) is below this, it does not address what was asked. Sentence [1]
+    # replaces it when that one is at least this near, else the route refuses. The shipped
+    # support route sets 0.43: below every right answer of the KB training questions (lowest
+    # 0.44) it refused 3 answered unanswerable ones and 4 wrong answers. None: answers stand.
+    min_relevance: float | None = Field(None, ge=-1, le=1)
     # Any Hugging Face sequence-classification model with entailment / contradiction labels
     # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.
     nli_model: str | None = Field(None, min_length=1)
@@ -128,7 +134,9 @@ class RouteConfig(Strict):
 DEFAULT_ROUTES: dict[str, RouteConfig] = {
     # Both read the 4 sentences of the top-5 chunks nearest the question (prompt ~250 tokens)
     # and answer with the shipped RAFT answerer, greedy, one or two sentences.
-    "support": RouteConfig(collections=("acme-policies",), adapter="answerer"),
+    "support": RouteConfig(
+        collections=("acme-policies",), adapter="answerer", verify=VerifyConfig(min_relevance=0.43)
+    ),
     "legal": RouteConfig(
         collections=("contracts",),
         adapter="answerer",

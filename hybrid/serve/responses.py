@@ -39,8 +39,9 @@ class Retrieval(BaseModel):
     dropped_turns: int  # conversation turns left out (limits.max_prompt_tokens)
     best_similarity: float | None
     refused: bool
-    # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers
-    overruled: Literal["refusal", "choice"] | None = None
+    # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers;
+    # "off-topic": its answer did not address the question (sentence [1] or the refusal instead)
+    overruled: Literal["refusal", "choice", "off-topic"] | None = None
     # Refused before generating: what the question names that no searched collection holds
     unknown: list[str] = []
     removed_citations: int  # [n] outside the prompt's evidence, deleted from the text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybrid.answer.coverage import WordVectors, content_words, coverage
+from hybrid.answer.coverage import WordVectors, content_words, coverage, on_topic
 
 
 def test_content_words_leave_out_what_asks():
@@ -46,3 +46,16 @@ def test_word_vectors_are_computed_once_and_the_cache_is_bounded():
     vectors.of(["ccc"])  # the least recently used ("a") goes
     vectors.of(["a"])
     assert calls == [["a", "bb"], ["ccc"], ["a"]]
+
+
+def test_an_answer_about_something_else_gives_way_to_sentence_1_or_to_the_refusal(embedder):
+    def topic(answer: str, first: str) -> str:
+        question = "Can I freeze my gym membership while I travel?"
+        return on_topic(question, answer, first, 0.43, embedder.embed_query, embedder.embed)
+
+    freeze = "You can freeze your membership for up to 3 months a year."  # cosine 0.58
+    towels = "Towels can be rented at the front desk for $2."  # 0.21
+    fees = "Membership fees are collected on the first day of each month."  # 0.26: same words
+    assert topic(freeze, towels) == "answer"
+    assert topic(towels, freeze) == "first"
+    assert topic(fees, towels) == "refuse"

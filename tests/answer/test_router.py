@@ -445,3 +445,36 @@ def test_a_quote_of_a_later_sentence_gives_way_to_one_that_covers_the_question(
     assert own.overruled is None
     off = routed("off", quote_margin=None)
     assert off.finish(off.compose("shop", user(REFUND)), f"{second} [2]").overruled is None
+
+
+def test_an_answer_that_does_not_address_the_question_is_replaced_or_refused(
+    tmp_path, embedder, engine, docs_folder
+):
+    def routed(name: str, **verify):
+        return router_for(tmp_path / name, embedder, engine, docs_folder,
+                          template="prompts/evidence_answer.j2", verify=verify,
+                          min_similarity=-1,  # retrieval never refuses: the checks do
+                          evidence={"unit": "sentences", "sentences": 2, "unknown_nouns": None},
+                          )  # fmt: skip
+
+    router = routed("on", min_relevance=0.43)
+    comp = router.compose("shop", user(REFUND))
+    assert "Sale items" in comp.sources[0].chunk.text
+    # The model's own words about something else (cosine 0.01): sentence [1] answers instead.
+    moved = router.finish(comp, "Our office dog is called Biscuit [2].")
+    assert moved.overruled == "off-topic" and not moved.refused
+    assert moved.text == "Sale items can be returned within 14 days. [1]"
+    assert moved.citations[0]["verified"]
+    # Nothing the shop's documents say is near this question: the route refuses.
+    gift = router.compose("shop", user("Do you sell gift wrapping for birthdays?"))
+    first = gift.sources[0].chunk.text
+    refused = router.finish(gift, "Refunds are paid within a week [1].")  # not a quote
+    assert refused.refused and refused.overruled == "off-topic", first
+    assert refused.text == router.route("shop").refusal and refused.citations == ()
+    # An answer to the question stands; a refusal is not checked; the check can be off.
+    kept = router.finish(comp, "Sale items can be returned within 14 days [1].")
+    assert kept.overruled is None and not kept.refused
+    assert router.finish(gift, router.route("shop").refusal).overruled is None
+    off = routed("off")  # min_relevance: None unless set
+    said = off.finish(off.compose("shop", user(REFUND)), "Our office dog is called Biscuit [2].")
+    assert said.overruled is None and "Biscuit" in said.text
