@@ -47,7 +47,8 @@ def main() -> None:
             Embedder(config.embedder),
             False,
         )
-        answerer = {"collections": ["kb"], "adapter": "answerer"}
+        # The shipped support route as configs/default.yaml serves it, on the KB collection.
+        answerer = config.routes["support"].model_dump(mode="json") | {"collections": ["kb"]}
         chunks = {
             "collections": ["kb"],
             "template": "prompts/cited_answer.j2",
