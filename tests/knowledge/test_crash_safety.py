@@ -65,9 +65,12 @@ def test_sigkill_mid_sync_leaves_previous_version(tmp_path, embedder):
     folder = tmp_path / "docs"
     folder.mkdir()
     states = [_state(folder, 0)]
+    started = time.perf_counter()
     sync_folder("c", folder, config.knowledge, embedder)
+    took = time.perf_counter() - started  # each variant re-embeds as much: kill within that
     killed_mid_sync = 0
-    for attempt, delay in enumerate([0.0, 0.1, 0.25, 0.5, 0.9]):
+    for attempt, share in enumerate([0.0, 0.15, 0.3, 0.5, 0.7]):
+        delay = share * took
         previous = _check_consistent(config, states)
         states.append(_state(folder, attempt + 1))
         child = _worker("sync", str(config.index_dir), str(folder))
