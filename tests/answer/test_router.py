@@ -396,14 +396,27 @@ def test_only_the_documents_own_names_leave_the_question():
     )
 
 
+def checked(
+    folder: Path,
+    embedder,
+    engine,
+    docs_folder: Path,
+    verify: dict,
+    min_similarity: float = 0.2,
+    unknown_nouns: float | None = 0.8,
+) -> Router:
+    """A route that reads 2 evidence sentences in the served template, with these checks."""
+    evidence = {"unit": "sentences", "sentences": 2, "unknown_nouns": unknown_nouns}
+    template = "prompts/evidence_answer.j2"
+    route = {"template": template, "verify": verify, "evidence": evidence}
+    return router_for(folder, embedder, engine, docs_folder, min_similarity=min_similarity, **route)
+
+
 def test_a_refusal_the_first_evidence_sentence_contradicts_is_overruled(
     tmp_path, embedder, engine, docs_folder
 ):
-    def routed(name: str, **verify):
-        return router_for(tmp_path / name, embedder, engine, docs_folder,
-                          template="prompts/evidence_answer.j2", verify=verify,
-                          min_similarity=-1,  # retrieval never refuses: the model does
-                          evidence={"unit": "sentences", "sentences": 2})  # fmt: skip
+    def routed(name: str, **verify):  # retrieval never refuses: the model does
+        return checked(tmp_path / name, embedder, engine, docs_folder, verify, min_similarity=-1)
 
     router = routed("on")
     refusal = router.route("shop").refusal
@@ -428,9 +441,7 @@ def test_a_quote_of_a_later_sentence_gives_way_to_one_that_covers_the_question(
     tmp_path, embedder, engine, docs_folder
 ):
     def routed(name: str, **verify):
-        return router_for(tmp_path / name, embedder, engine, docs_folder,
-                          template="prompts/evidence_answer.j2", verify=verify,
-                          evidence={"unit": "sentences", "sentences": 2})  # fmt: skip
+        return checked(tmp_path / name, embedder, engine, docs_folder, verify)
 
     router = routed("on")
     comp = router.compose("shop", user(REFUND))
@@ -450,12 +461,9 @@ def test_a_quote_of_a_later_sentence_gives_way_to_one_that_covers_the_question(
 def test_an_answer_that_does_not_address_the_question_is_replaced_or_refused(
     tmp_path, embedder, engine, docs_folder
 ):
-    def routed(name: str, **verify):
-        return router_for(tmp_path / name, embedder, engine, docs_folder,
-                          template="prompts/evidence_answer.j2", verify=verify,
-                          min_similarity=-1,  # retrieval never refuses: the checks do
-                          evidence={"unit": "sentences", "sentences": 2, "unknown_nouns": None},
-                          )  # fmt: skip
+    def routed(name: str, **verify):  # neither retrieval nor unknown nouns refuse: the check does
+        return checked(tmp_path / name, embedder, engine, docs_folder, verify,
+                       min_similarity=-1, unknown_nouns=None)  # fmt: skip
 
     router = routed("on", min_relevance=0.43)
     comp = router.compose("shop", user(REFUND))
