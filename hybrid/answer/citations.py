@@ -78,6 +78,21 @@ def parse(answer: str, n_chunks: int) -> Parsed:
     return Parsed(text.strip(), tuple(sentences), removed)
 
 
+def without_source_labels(answer: str, documents: Sequence[str]) -> str:
+    """``answer`` without the "(doc_id)" / "(doc_id, page 3)" labels the evidence prompt puts
+    after each sentence: the model sometimes copies one instead of citing ``[n]``; the sentence
+    is then attributed like any uncited one (``verify.attribute_uncited``).
+
+    Example: ``without_source_labels("Check-in is at 3 pm (park.txt).", ["park.txt"])`` ->
+    ``"Check-in is at 3 pm."``
+    """
+    names = sorted(set(documents), key=len, reverse=True)  # longest first: "a.md" after "ba.md"
+    if not names:
+        return answer
+    label = r"[ \t]*\((?:" + "|".join(map(re.escape, names)) + r")(?:, pages? [^()\n]*)?\)"
+    return re.sub(label, "", answer)
+
+
 def without_repeats(parsed: Parsed) -> Parsed:
     """The answer without sentences it already said (a loop the engine cut after two copies).
 

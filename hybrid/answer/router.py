@@ -238,6 +238,7 @@ class Router:
         if comp.refused:
             return Answer(comp.refusal, (), 0, True)
         chunks, verify = [src.chunk for src in comp.sources], route.verify
+        text = citations.without_source_labels(text, [c.doc_id for c in chunks])
         first = f"{chunks[0].text} [1]" if chunks else ""
         overruled: Overruled | None = None
         if comp.question and chunks and verify.refusal_coverage is not None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from hybrid.answer.citations import keep, parse, verify, without_repeats
+from hybrid.answer.citations import (
+    keep,
+    parse,
+    verify,
+    without_repeats,
+    without_source_labels,
+)
 from hybrid.config import VerifyConfig
 from hybrid.knowledge.search import SearchResult
 
@@ -98,3 +104,13 @@ def test_a_quote_and_its_citation_end_a_sentence_without_a_full_stop():
         2,
     )
     assert [s.cited for s in parsed.sentences] == [(1,), (2,)]
+
+
+def test_source_labels_copied_from_the_prompt_leave_the_answer():
+    docs = ["park-bookings.txt", "terms.pdf"]
+    copied = "Check-in is from 3 pm (park-bookings.txt). Pets pay $5 (terms.pdf, page 2) [2]."
+    assert without_source_labels(copied, docs) == "Check-in is from 3 pm. Pets pay $5 [2]."
+    # Other parentheses, and names of documents not in the prompt, stay.
+    kept = "Fees (VAT included) are listed in (other.md)."
+    assert without_source_labels(kept, docs) == kept
+    assert without_source_labels(copied, []) == copied

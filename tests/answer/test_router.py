@@ -483,6 +483,10 @@ def test_an_answer_that_does_not_address_the_question_is_replaced_or_refused(
     kept = router.finish(comp, "Sale items can be returned within 14 days [1].")
     assert kept.overruled is None and not kept.refused
     assert router.finish(gift, router.route("shop").refusal).overruled is None
+    # A source label copied from the prompt instead of [n] leaves; the sentence is attributed.
+    labelled = router.finish(comp, "Sale items can be returned within 14 days (refunds.md).")
+    assert "refunds.md" not in labelled.text, labelled.text
+    assert [c["document"] for c in labelled.citations] == ["refunds.md"]
     off = routed("off")  # min_relevance: None unless set
     said = off.finish(off.compose("shop", user(REFUND)), "Our office dog is called Biscuit [2].")
     assert said.overruled is None and "Biscuit" in said.text
