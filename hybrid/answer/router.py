@@ -261,11 +261,13 @@ class Router:
                 better = coverage.better_quote(comp.question, chunks[0], chunks[quote.n - 1],
                                                verify.quote_margin, self._words)  # fmt: skip
             if better:
-                parsed = citations.parse(first, len(chunks))
+                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
                 checks, overruled = self._checks(comp, route, parsed), "choice"
+        # Last, any answer but a refusal, the earlier checks' sentence [1] too: does it address
+        # the question? If not, sentence [1] (unless that is what it says already) or refuse.
         said = " ".join(s.text for s in parsed.sentences)
-        if overruled is None and comp.question and chunks and verify.min_relevance is not None \
-                and said.strip() and refusal not in said.lower():  # fmt: skip
+        checked = verify.min_relevance is not None and comp.question and chunks
+        if checked and said.strip() and refusal not in said.lower():
             with self._lock:
                 topic = coverage.on_topic(
                     comp.question, said, chunks[0].text, verify.min_relevance,
@@ -273,8 +275,8 @@ class Router:
                 )  # fmt: skip
             if topic == "refuse":
                 return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
-            if topic == "first":
-                parsed = citations.parse(first, len(chunks))
+            if topic == "first" and overruled is None and not (quote and quote.n == 1):
+                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
                 checks, overruled = self._checks(comp, route, parsed), "off-topic"
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}

@@ -53,6 +53,7 @@ class VerifyConfig(Strict):
     # replaces it when that one is at least this near, else the route refuses. The shipped
     # support route sets 0.43: below every right answer of the KB training questions (lowest
     # 0.44) it refused 3 answered unanswerable ones and 4 wrong answers. None: answers stand.
+    # Like the two checks above, it reads answers of routes with evidence.unit: sentences only.
     min_relevance: float | None = Field(None, ge=-1, le=1)
     # Any Hugging Face sequence-classification model with entailment / contradiction labels
     # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.
@@ -133,7 +134,8 @@ class RouteConfig(Strict):
 
 DEFAULT_ROUTES: dict[str, RouteConfig] = {
     # Both read the 4 sentences of the top-5 chunks nearest the question (prompt ~250 tokens)
-    # and answer with the shipped RAFT answerer, greedy, one or two sentences.
+    # and answer with the shipped RAFT answerer, greedy, one or two sentences. Support answers
+    # far from the question give way to sentence [1] or the refusal (min_relevance).
     "support": RouteConfig(
         collections=("acme-policies",), adapter="answerer", verify=VerifyConfig(min_relevance=0.43)
     ),

@@ -51,6 +51,7 @@ class Outcome:
     completion_tokens: int
     generated: bool  # False: the route refused before calling the model
     gold_chunks: frozenset[str] = frozenset()  # chunks holding the gold span (SQuAD-style sets)
+    overruled: str | None = None  # what a check changed (Answer.overruled)
 
 
 def parse_arms(text: str) -> tuple[str, ...]:
@@ -115,6 +116,7 @@ def ask(router: Router, arm: str, qa: QA, timeout: float) -> Outcome:
         comp.prompt_tokens,
         completion_tokens,
         not comp.refused,
+        overruled=answer.overruled,
     )
 
 
@@ -294,9 +296,11 @@ def write_outputs(result: GridResult, outcomes: list[Outcome], output: Path) -> 
             row = {
                 "arm": o.arm,
                 "question": o.qa.question,
+                "scope": list(o.qa.scope),  # SQuAD sets: its own document (questions repeat)
                 "gold": list(o.qa.answers),
                 "answer": o.text,
                 "refused": o.refused,
+                "overruled": o.overruled,
                 "cited": [
                     {
                         "document": c.doc_id,

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from hybrid.answer.claims import Label
-from hybrid.answer.types import Citation
+from hybrid.answer.types import Citation, Overruled
 
 
 class Usage(BaseModel):
@@ -41,7 +41,7 @@ class Retrieval(BaseModel):
     refused: bool
     # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers;
     # "off-topic": its answer did not address the question (sentence [1] or the refusal instead)
-    overruled: Literal["refusal", "choice", "off-topic"] | None = None
+    overruled: Overruled | None = None
     # Refused before generating: what the question names that no searched collection holds
     unknown: list[str] = []
     removed_citations: int  # [n] outside the prompt's evidence, deleted from the text

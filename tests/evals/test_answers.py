@@ -88,7 +88,8 @@ def test_grid_runs_every_arm_through_the_route(
     written = write_outputs(result, outcomes, tmp_path / "out" / "grid.json")
     assert [p.suffix for p in written] == [".json", ".jsonl", ".png"]
     assert read(GridResult, written[0]) == result
-    assert len(written[1].read_text().splitlines()) == 12
+    rows = [json.loads(line) for line in written[1].read_text().splitlines()]
+    assert len(rows) == 12 and {"overruled", "scope", "cited"} <= set(rows[0])
     assert written[2].read_bytes()[:4] == b"\x89PNG"
 
 

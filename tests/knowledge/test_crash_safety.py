@@ -69,7 +69,8 @@ def test_sigkill_mid_sync_leaves_previous_version(tmp_path, embedder):
     sync_folder("c", folder, config.knowledge, embedder)
     took = time.perf_counter() - started  # each variant re-embeds as much: kill within that
     killed_mid_sync = 0
-    for attempt, share in enumerate([0.0, 0.15, 0.3, 0.5, 0.7]):
+    # From reading and embedding to writing and publishing (the child, cold, takes longer).
+    for attempt, share in enumerate([0.1, 0.3, 0.5, 0.8, 0.95]):
         delay = share * took
         previous = _check_consistent(config, states)
         states.append(_state(folder, attempt + 1))

@@ -60,6 +60,7 @@ def recipe(index_dir: Path) -> dict:
                 "collections": ["acme-policies"],
                 "adapter": "answerer",
                 "generation": {"max_new_tokens": 48, **greedy},
+                "verify": {"min_relevance": 0.43},  # as configs/default.yaml ships it
             },
             # Serving mechanics on the base model (pages, streaming, drafts). The 135M base's
             # greedy answer differs between CPUs (AVX512-BF16 or not): over whole chunks it

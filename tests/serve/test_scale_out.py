@@ -72,7 +72,7 @@ def test_two_servers_read_while_a_third_process_syncs(tmp_path, embedder):
             versions = set()
             for server in servers:
                 versions.add(client.get(f"{server.url}/v1/collections/shop").json()["version"])
-                body = {"question": "Which word opens locker code 1?", "route": "support"}
+                body = {"question": "Which locker opens with the word zq1x?", "route": "support"}
                 top = client.post(f"{server.url}/v1/retrieve", json=body).json()["hits"][0]
                 assert top["document"] == "locker-1.md", top
             assert versions == {"000003"}  # both read the writer's last version
