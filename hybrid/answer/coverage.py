@@ -122,24 +122,17 @@ def better_quote(
 
 
 def on_topic(
-    question: str,
-    answer: str,
-    first: str,
-    threshold: float,
-    embed_query: Callable[[str], np.ndarray],
-    embed: Callable[[list[str]], np.ndarray],
+    asked: np.ndarray, answer: np.ndarray, first: np.ndarray, threshold: float
 ) -> Literal["answer", "first", "refuse"]:
-    """Whether ``answer`` addresses ``question`` (``verify.min_relevance``): "answer" when its
-    cosine to the question reaches ``threshold``; else "first" when evidence sentence [1]
-    (``first``) does, else "refuse".
+    """Whether an answer addresses the question (``verify.min_relevance``), from unit vectors
+    (dim,) of the question (``asked``), the ``answer`` and evidence sentence [1] (``first``):
+    "answer" when its cosine to the question reaches ``threshold``; else "first" when [1]'s
+    does, else "refuse".
 
-    Example: ``on_topic("Can I freeze my gym membership while I travel?", "Towels can be rented
-    at the front desk for $2.", "You can freeze your membership for up to 3 months a year.",
-    0.43, e.embed_query, e.embed)`` -> "first" (cosines 0.21 and 0.58)
+    Example: for "Can I freeze my gym membership while I travel?", the answer "Towels can be
+    rented at the front desk for $2." (cosine 0.21) and [1] "You can freeze your membership for
+    up to 3 months a year." (0.58), ``on_topic(q, a, f, 0.43)`` -> "first".
     """
-    asked = embed_query(question).reshape(-1)  # (dim,), unit
-    said = embed([answer, first])  # (2, dim), unit
-    near = said @ asked
-    if near[0] >= threshold:
+    if float(answer @ asked) >= threshold:
         return "answer"
-    return "first" if near[1] >= threshold else "refuse"
+    return "first" if float(first @ asked) >= threshold else "refuse"

@@ -4,11 +4,11 @@
 read sentences, keeps the retrieved chunks' sentences nearest the question (``evidence.py``);
 ``compose`` numbers them [1]..[k] in the route's template within the model's context window,
 and decides whether to refuse; the engine generates; ``finish`` parses ``[n]``, maps each to
-its chunk, document and page, and verifies it.
+its chunk, document and page, verifies it and applies the route's checks (``finish.py``).
 
 Over 300 lines on purpose: this is the one path a request takes (retrieve -> compose -> submit
 -> finish, and check_text), read top to bottom; each concept it uses has its own module (types,
-prompt, evidence, naming, citations, claims).
+prompt, evidence, naming, citations, claims, finish).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Literal
 import numpy as np
 
 from hybrid.answer import citations, claims, coverage, evidence, naming, unknown
+from hybrid.answer.finish import Finisher
 from hybrid.answer.prompt import fit, load_template
 from hybrid.answer.types import (
     Answer,
     Composition,
     Hit,
     Overrides,
-    Overruled,
     Retrieved,
     Source,
 )
@@ -61,11 +61,11 @@ class Router:
         }
         self._retrievers: dict[str, Retriever] = {}
         self.promotions = promotions_for(config)
-        self._nli_models: dict[str, claims.NLI] = {}
-        self._words = coverage.WordVectors(embedder.embed)  # refusal and quote checks
+        self._words = coverage.WordVectors(embedder.embed)  # unknown nouns, refusals, quotes
         # One lock for embedding and searching: fast tokenizers and snapshot swaps are not
         # thread-safe, and both take milliseconds next to generation's seconds.
         self._lock = threading.Lock()
+        self._finisher = Finisher(embedder, self._lock, self._words, self._pinpoint)
 
     def adapter_of(self, route_name: str) -> str | None:
         """The route's adapter: the configured one, or with ``serve.require_promotion`` the one
@@ -232,101 +232,8 @@ class Router:
     def finish(self, comp: Composition, text: str) -> Answer:
         """Parse the citations of a generated answer and check each sentence (``claims``):
         quoted / supported / contradicted / unsupported against the sentence of chunk n it
-        aligns to. The route's ``on_unsupported`` flags, drops or quotes what does not verify.
-        """
-        route = self.route(comp.route)
-        if comp.refused:
-            return Answer(comp.refusal, (), 0, True)
-        chunks, verify = [src.chunk for src in comp.sources], route.verify
-        text = citations.without_source_labels(text, [c.doc_id for c in chunks])
-        first = f"{chunks[0].text} [1]" if chunks else ""
-        overruled: Overruled | None = None
-        if comp.question and chunks and verify.refusal_coverage is not None:
-            with self._lock:  # the embedder's tokenizer is not thread-safe
-                if coverage.overrules_refusal(comp.question, text, route.refusal, chunks[0],
-                                              verify.refusal_coverage, self._words):  # fmt: skip
-                    text, overruled = first, "refusal"
-        if comp.lead:  # a draft opens with the clauses it found, verbatim
-            quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
-            text = "\n".join([*quoted, text])
-        parsed = citations.without_repeats(citations.parse(text, len(comp.sources)))
-        refusal = route.refusal.lower().rstrip(".")
-        if comp.lead:  # it found what was asked: a refusal after the quotes is no point
-            parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())
-        checks = self._checks(comp, route, parsed)
-        quote = checks[0] if len(checks) == 1 and checks[0].label == "quoted" else None
-        quote = quote if quote is not None and quote.n else None  # a sentence it cited
-        if overruled is None and comp.question and quote and verify.quote_margin is not None:
-            with self._lock:
-                better = coverage.better_quote(comp.question, chunks[0], chunks[quote.n - 1],
-                                               verify.quote_margin, self._words)  # fmt: skip
-            if better:
-                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
-                checks, overruled = self._checks(comp, route, parsed), "choice"
-        # Last, any answer but a refusal, the earlier checks' sentence [1] too: does it address
-        # the question? If not, sentence [1] (unless that is what it says already) or refuse.
-        said = " ".join(s.text for s in parsed.sentences)
-        checked = verify.min_relevance is not None and comp.question and chunks
-        if checked and said.strip() and refusal not in said.lower():
-            with self._lock:
-                topic = coverage.on_topic(
-                    comp.question, said, chunks[0].text, verify.min_relevance,
-                    self.embedder.embed_query, self.embedder.embed,
-                )  # fmt: skip
-            if topic == "refuse":
-                return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
-            if topic == "first" and overruled is None and not (quote and quote.n == 1):
-                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
-                checks, overruled = self._checks(comp, route, parsed), "off-topic"
-        refused = refusal in parsed.text.lower()
-        backed = {c.sentence for c in checks if c.verified}
-        # Every sentence that does not verify counts, short ones too; the refusal is no claim.
-        failing = [
-            s for s in parsed.sentences if s.text not in backed and refusal not in s.text.lower()
-        ]
-        answer_text = parsed.text
-        if failing and route.on_unsupported != "flag":
-            answer_text, checks = citations.rewrite(
-                parsed, checks, failing, route.on_unsupported, route.verify.min_quote_score
-            )
-            if not answer_text:  # nothing verified and nothing to quote
-                return Answer(route.refusal, (), parsed.removed, True)
-        by_n: dict[int, list[citations.Check]] = {}
-        for check in checks:
-            if check.n:
-                by_n.setdefault(check.n, []).append(check)
-        cited = tuple(
-            citations.describe(
-                comp.sources[n - 1].chunk, comp.sources[n - 1].collection, n, by_n[n]
-            )
-            for n in sorted(by_n)
-        )
-        unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
-        return Answer(
-            answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
-        )
-
-    def _checks(
-        self, comp: Composition, route: RouteConfig, parsed: citations.Parsed
-    ) -> list[citations.Check]:
-        """Each sentence verified against the sentence of its source it aligns to, pinpointed
-        to that sentence's page."""
-        nli = self._nli(route.verify.nli_model)
-        with self._lock:
-            checks = citations.verify(
-                parsed,
-                [s.chunk for s in comp.sources],
-                self.embedder.embed,
-                route.verify,
-                nli,
-                [s.vector for s in comp.sources],
-            )
-        return [
-            replace(c, evidence=self._pinpoint(c.evidence, comp.sources[c.aligned - 1].collection))
-            if c.evidence is not None and c.aligned
-            else c
-            for c in checks
-        ]
+        aligns to; the route's checks may overrule the model (``finish.Finisher``)."""
+        return self._finisher.finish(comp, self.route(comp.route), text)
 
     def check_text(
         self,
@@ -346,7 +253,7 @@ class Router:
         if not sentences:
             raise Invalid("text: no sentence to check")
         allowed = [c for c in collections if readable(c)]
-        nli = self._nli(route.verify.nli_model)
+        nli = self._finisher.nli(route.verify.nli_model)
         out = []
         with self._lock:
             vectors = self.embedder.embed(sentences)  # (sentences, dim)
@@ -372,13 +279,6 @@ class Router:
         if self.engine is None:
             raise ValueError("this router has no engine: it can retrieve and check, not answer")
         return self.engine
-
-    def _nli(self, name: str | None) -> claims.NLI | None:
-        if name is None:
-            return None
-        if name not in self._nli_models:
-            self._nli_models[name] = claims.NLI(name)
-        return self._nli_models[name]
 
     def submit(
         self, comp: Composition, on_event: Callable[[Event], None] | None = None

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hybrid.answer.router import Router
+from hybrid.answer.types import Overruled
 from hybrid.config import HybridConfig
 from hybrid.datasets.qa_sets import QA, QASet, index_set
 from hybrid.evals import metrics, results
@@ -51,7 +52,7 @@ class Outcome:
     completion_tokens: int
     generated: bool  # False: the route refused before calling the model
     gold_chunks: frozenset[str] = frozenset()  # chunks holding the gold span (SQuAD-style sets)
-    overruled: str | None = None  # what a check changed (Answer.overruled)
+    overruled: Overruled | None = None  # what a check changed (Answer.overruled)
 
 
 def parse_arms(text: str) -> tuple[str, ...]:

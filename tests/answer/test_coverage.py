@@ -50,8 +50,9 @@ def test_word_vectors_are_computed_once_and_the_cache_is_bounded():
 
 def test_an_answer_about_something_else_gives_way_to_sentence_1_or_to_the_refusal(embedder):
     def topic(answer: str, first: str) -> str:
-        question = "Can I freeze my gym membership while I travel?"
-        return on_topic(question, answer, first, 0.43, embedder.embed_query, embedder.embed)
+        asked = embedder.embed_query("Can I freeze my gym membership while I travel?")[0]
+        said, one = embedder.embed([answer, first])
+        return on_topic(asked, said, one, 0.43)
 
     freeze = "You can freeze your membership for up to 3 months a year."  # cosine 0.58
     towels = "Towels can be rented at the front desk for $2."  # 0.21

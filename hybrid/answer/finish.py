@@ -1,0 +1,143 @@
+"""Finish an answer: parse its ``[n]``, verify each sentence against the evidence it cites, and
+let the checks overrule what the model said (a refusal the evidence answers, a quote of the
+wrong sentence, an answer about something else), as the route configures them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from hybrid.answer import citations, claims, coverage
+from hybrid.answer.types import Answer, Composition, Overruled
+from hybrid.config import RouteConfig
+from hybrid.knowledge.embedder import Embedder
+from hybrid.knowledge.search import SearchResult
+
+
+class Finisher:
+    """The router's last step, after generation (``Router.finish`` calls it).
+
+    Example: ``Finisher(embedder, threading.Lock(), WordVectors(embedder.embed),
+    lambda sentence, collection: sentence).finish(comp, route, "Refunds take 5 days [1].")``
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        lock: threading.Lock,
+        words: coverage.WordVectors,
+        pinpoint: Callable[[SearchResult, str], SearchResult],
+    ):
+        # lock: the router's (embedding and searching are not thread-safe); pinpoint: a cited
+        # sentence on its own page, in its collection.
+        self.embedder, self._lock, self._words, self._pinpoint = embedder, lock, words, pinpoint
+        self._nli_models: dict[str, claims.NLI] = {}
+
+    def finish(self, comp: Composition, route: RouteConfig, text: str) -> Answer:
+        """Parse the citations of a generated answer and check each sentence (``claims``):
+        quoted / supported / contradicted / unsupported against the sentence of chunk n it
+        aligns to. The route's ``on_unsupported`` flags, drops or quotes what does not verify.
+        """
+        if comp.refused:
+            return Answer(comp.refusal, (), 0, True)
+        chunks, verify = [src.chunk for src in comp.sources], route.verify
+        text = citations.without_source_labels(text, [c.doc_id for c in chunks])
+        first = f"{chunks[0].text} [1]" if chunks else ""
+        overruled: Overruled | None = None
+        if comp.question and chunks and verify.refusal_coverage is not None:
+            with self._lock:  # the embedder's tokenizer is not thread-safe
+                if coverage.overrules_refusal(comp.question, text, route.refusal, chunks[0],
+                                              verify.refusal_coverage, self._words):  # fmt: skip
+                    text, overruled = first, "refusal"
+        if comp.lead:  # a draft opens with the clauses it found, verbatim
+            quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
+            text = "\n".join([*quoted, text])
+        parsed = citations.without_repeats(citations.parse(text, len(comp.sources)))
+        refusal = route.refusal.lower().rstrip(".")
+        if comp.lead:  # it found what was asked: a refusal after the quotes is no point
+            parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())
+        checks = self.checks(comp, route, parsed)
+        quote = checks[0] if len(checks) == 1 and checks[0].label == "quoted" else None
+        quote = quote if quote is not None and quote.n else None  # a sentence it cited
+        if overruled is None and comp.question and quote and verify.quote_margin is not None:
+            with self._lock:
+                better = coverage.better_quote(comp.question, chunks[0], chunks[quote.n - 1],
+                                               verify.quote_margin, self._words)  # fmt: skip
+            if better:
+                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
+                checks, overruled = self.checks(comp, route, parsed), "choice"
+        # Last, any answer but a refusal, the earlier checks' sentence [1] too: does it address
+        # the question? If not, sentence [1] (unless that is what it says already) or refuse.
+        said = " ".join(s.text for s in parsed.sentences)
+        checked = verify.min_relevance is not None and comp.question and chunks
+        if checked and comp.query_vector is not None and said.strip() \
+                and refusal not in said.lower():  # fmt: skip
+            with self._lock:  # the question's and sentence [1]'s vectors are at hand
+                answer = self.embedder.embed([said])[0]
+            topic = coverage.on_topic(
+                comp.query_vector, answer, comp.sources[0].vector, verify.min_relevance
+            )
+            if topic == "refuse":
+                return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
+            if topic == "first" and overruled is None and not (quote and quote.n == 1):
+                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
+                checks, overruled = self.checks(comp, route, parsed), "off-topic"
+        refused = refusal in parsed.text.lower()
+        backed = {c.sentence for c in checks if c.verified}
+        # Every sentence that does not verify counts, short ones too; the refusal is no claim.
+        failing = [
+            s for s in parsed.sentences if s.text not in backed and refusal not in s.text.lower()
+        ]
+        answer_text = parsed.text
+        if failing and route.on_unsupported != "flag":
+            answer_text, checks = citations.rewrite(
+                parsed, checks, failing, route.on_unsupported, route.verify.min_quote_score
+            )
+            if not answer_text:  # nothing verified and nothing to quote
+                return Answer(route.refusal, (), parsed.removed, True)
+        by_n: dict[int, list[citations.Check]] = {}
+        for check in checks:
+            if check.n:
+                by_n.setdefault(check.n, []).append(check)
+        cited = tuple(
+            citations.describe(
+                comp.sources[n - 1].chunk, comp.sources[n - 1].collection, n, by_n[n]
+            )
+            for n in sorted(by_n)
+        )
+        unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
+        return Answer(
+            answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
+        )
+
+    def checks(
+        self, comp: Composition, route: RouteConfig, parsed: citations.Parsed
+    ) -> list[citations.Check]:
+        """Each sentence verified against the sentence of its source it aligns to, pinpointed
+        to that sentence's page."""
+        nli = self.nli(route.verify.nli_model)
+        with self._lock:
+            checks = citations.verify(
+                parsed,
+                [s.chunk for s in comp.sources],
+                self.embedder.embed,
+                route.verify,
+                nli,
+                [s.vector for s in comp.sources],
+            )
+        return [
+            replace(c, evidence=self._pinpoint(c.evidence, comp.sources[c.aligned - 1].collection))
+            if c.evidence is not None and c.aligned
+            else c
+            for c in checks
+        ]
+
+    def nli(self, name: str | None) -> claims.NLI | None:
+        """The route's NLI model (``verify.nli_model``), loaded once; None when it has none."""
+        if name is None:
+            return None
+        if name not in self._nli_models:
+            self._nli_models[name] = claims.NLI(name)
+        return self._nli_models[name]
