@@ -40,6 +40,7 @@ MAX_CHARS = 600  # a run-on clause (contracts) is cut at a word boundary
 _RULE = re.compile(r"^\s*[-=_*~#+]{3,}\s*$")
 _CAPS = re.compile(r"^[^a-z]*[A-Z]{2}[^a-z]*$")
 # Starts in lower case, past any brackets, quotes and figures in brackets ("(*****%) of").
+_CLOSING = ".!?:;\"')\u201d"  # what a sentence, or a quoted or bracketed one, ends with
 _FRAGMENT = re.compile(r"^(?:[(\[][^)\]]*[)\]]\s*|[\"'\u2018\u201c]\s*)*[a-z]")
 
 
@@ -71,12 +72,17 @@ def split(chunk: SearchResult) -> list[SearchResult]:
         bullet = _BULLET.match(piece[lead:])
         lead += bullet.end() if bullet else 0
         body = piece[lead:].rstrip()
+        unended = body[-1:] not in _CLOSING and not bullet  # a list item may go unpunctuated
         if len(body) > MAX_CHARS:
-            cut = body.rfind(" ", 0, MAX_CHARS)
-            body = body[: cut if cut > 0 else MAX_CHARS]
+            space = body.rfind(" ", 0, MAX_CHARS)
+            body = body[: space if space > 0 else MAX_CHARS]
         # A chunk cut mid-sentence starts with a fragment ("must be arranged with reception",
         # "(15%) of the receipts"); the overlapping chunk before it holds the whole sentence.
-        fragment = start == 0 and _FRAGMENT.match(body) is not None
+        # So does the chunk after it for a cut end ("... for $20. Arrivals after 9 pm").
+        last = not text[match.end() :].strip() if match else True
+        fragment = (start == 0 and _FRAGMENT.match(body) is not None) or (
+            unended and last and start > 0
+        )
         if (
             len(body.split()) >= MIN_WORDS
             and not body.startswith("#")

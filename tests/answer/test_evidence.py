@@ -74,6 +74,11 @@ def test_a_chunk_that_starts_mid_sentence_drops_the_fragment():
     # A contract chunk cut after "***** percent": the bracketed figure hides the lower case.
     cut = "(*****%) of the receipts shall be paid to Fox. Royalties are due monthly in arrears."
     assert [p.text for p in evidence.split(chunk(cut))] == ["Royalties are due monthly in arrears."]
+    # Its end too: "Arrivals after 9 pm" is a cut sentence, not a heading; the next chunk has it.
+    end = "Late check-out is $20. Arrivals after 9 pm\n"
+    assert [p.text for p in evidence.split(chunk(end))] == ["Late check-out is $20."]
+    listed = "Fees we charge:\n- Late check-out until 2 pm for $20\n"  # a list item stays
+    assert [p.text for p in evidence.split(chunk(listed))] == ["Late check-out until 2 pm for $20"]
     whole = "(a) Royalties are due monthly. 30 days after notice, the licence ends for good."
     assert [p.text for p in evidence.split(chunk(whole))] == [
         "Royalties are due monthly.",
