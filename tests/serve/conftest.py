@@ -62,6 +62,14 @@ def recipe(index_dir: Path) -> dict:
                 "generation": {"max_new_tokens": 48, **greedy},
                 "verify": {"min_relevance": 0.43},  # as configs/default.yaml ships it
             },
+            # The support route with an off-topic bar no answer clears (cosine 0.99 to the
+            # question): the real answerer's answer is overruled on demand.
+            "strict": {
+                "collections": ["acme-policies"],
+                "adapter": "answerer",
+                "generation": {"max_new_tokens": 48, **greedy},
+                "verify": {"min_relevance": 0.99},
+            },
             # Serving mechanics on the base model (pages, streaming, drafts). The 135M base's
             # greedy answer differs between CPUs (AVX512-BF16 or not): over whole chunks it
             # answered the royalty question on one and refused it on another. Evidence

@@ -64,6 +64,20 @@ def test_contract_answer_cites_the_document_and_page(server: Server):
     assert body["retrieval"]["used"] == len(body["retrieval"]["sources"]) <= 4  # sentences
 
 
+def test_an_answer_that_does_not_address_the_question_is_overruled(server: Server):
+    question = "How long do I have to return a sale item?"
+    with server.client() as client:
+        answered = ask(client, "support", question).json()
+        strict = ask(client, "strict", question).json()
+    assert answered["retrieval"]["overruled"] != "off-topic" and answered["citations"]
+    # Same answer, a bar it cannot clear; sentence [1] cannot either, so the route refuses
+    # and says which check did it.
+    assert strict["retrieval"]["overruled"] == "off-topic"
+    assert strict["retrieval"]["refused"] is True and strict["retrieval"]["sources"]
+    assert strict["choices"][0]["message"]["content"] == "The documents do not cover this question."
+    assert strict["citations"] == []
+
+
 def test_question_outside_the_documents_is_refused(server: Server):
     with server.client("agent") as client:
         body = ask(client, "support", "Who won the football world cup in 1998?").json()
