@@ -63,6 +63,7 @@ def split(chunk: SearchResult) -> list[SearchResult]:
     out: list[SearchResult] = []
     start = 0
     text = _unwrap(chunk.text)  # same length: offsets still index the chunk
+    ending = len(text.rstrip())  # where the chunk's last piece ends
     for match in [*_END.finditer(text), None]:
         end = match.start() if match else len(text)
         if match and match.group(0)[:1] in "\"')]":
@@ -79,7 +80,7 @@ def split(chunk: SearchResult) -> list[SearchResult]:
         # A chunk cut mid-sentence starts with a fragment ("must be arranged with reception",
         # "(15%) of the receipts"); the overlapping chunk before it holds the whole sentence.
         # So does the chunk after it for a cut end ("... for $20. Arrivals after 9 pm").
-        last = not text[match.end() :].strip() if match else True
+        last = (match.end() if match else len(text)) >= ending
         fragment = (start == 0 and _FRAGMENT.match(body) is not None) or (
             unended and last and start > 0
         )

@@ -51,25 +51,21 @@ def stop_server(server: Server) -> None:
 
 def recipe(index_dir: Path) -> dict:
     greedy = {"temperature": 0.0}
+    support = {
+        "collections": ["acme-policies"],
+        "adapter": "answerer",
+        "generation": {"max_new_tokens": 48, **greedy},
+        "verify": {"min_relevance": 0.43},  # as configs/default.yaml ships it
+    }
     return {
         "index_dir": str(index_dir),
         "runtime": {"max_batch": 4, "max_queue": 6},
         "routes": {
             # The product's routes: evidence sentences answered by the shipped answerer.
-            "support": {
-                "collections": ["acme-policies"],
-                "adapter": "answerer",
-                "generation": {"max_new_tokens": 48, **greedy},
-                "verify": {"min_relevance": 0.43},  # as configs/default.yaml ships it
-            },
+            "support": support,
             # The support route with an off-topic bar no answer clears (cosine 0.99 to the
             # question): the real answerer's answer is overruled on demand.
-            "strict": {
-                "collections": ["acme-policies"],
-                "adapter": "answerer",
-                "generation": {"max_new_tokens": 48, **greedy},
-                "verify": {"min_relevance": 0.99},
-            },
+            "strict": {**support, "verify": {"min_relevance": 0.99}},
             # Serving mechanics on the base model (pages, streaming, drafts). The 135M base's
             # greedy answer differs between CPUs (AVX512-BF16 or not): over whole chunks it
             # answered the royalty question on one and refused it on another. Evidence
