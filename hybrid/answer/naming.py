@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from hybrid.knowledge.lexical import tokenize
 from hybrid.knowledge.search import Retriever
 
 _SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|group|sa|ag|gmbh)$")
@@ -14,6 +15,8 @@ _SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|g
 # Proper names: capitalised words in a row ("Leader Act Ltd", "EZJR", "Fox Mobile").
 _PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
 _NOT_NAMES = frozenset("I The A An Which What Who Where When How Summarise Summarize".split())
+# A name in more chunks than this is everywhere (a company's on all its pages): it names none.
+MAX_NAME_CHUNKS = 200
 
 
 def _alnum(text: str) -> str:
@@ -38,9 +41,11 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
 
     A name is the file's stem, or its part before the first ``_`` or ``,`` (filings start
     with the company), without a corporate suffix; letters and digits only, 4 or more,
-    found in the text's letters and digits. Failing that, the parties: when every proper
-    name of the text ("Leader Act Ltd", "EZJR") finds the same document first (BM25), the
-    text names that document ("the agreement between Leader Act Ltd and EZJR").
+    found in the text's letters and digits. Failing that, the proper names: the documents
+    that hold every proper name of the text (BM25) are named ("the agreement between Leader
+    Act Ltd and EZJR"; "Brightwheel" names both of Brightwheel's policies, not the one that
+    says "Brightwheel" most), unless that is every document (a name on all of them, "Acme",
+    tells none apart).
     """
     plain = _alnum(text)
     found = []
@@ -50,17 +55,32 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
                 found.append(doc_id)
     if found:
         return found[:3]  # more means the text named a kind of document, not one
-    tops = set()
-    for name in _PROPER.findall(text):
+    holding: set[str] | None = None  # the documents holding every name so far
+    # "StreamLark's Lark Plus" is two names: the company's and its product's.
+    names = [n for found in _PROPER.findall(text) for n in re.split(r"['\u2019]s\s+", found)]
+    for name in names:
         if name.split()[0].split("'")[0] in _NOT_NAMES or len(_alnum(name)) < 3:  # "I've"
             continue
         if _SUFFIX.fullmatch(_alnum(name)):
             continue  # "Inc." says nothing about which company
-        hits = [h for r in retrievers for h in r.search(name, 1, mode="bm25")]
+        hits = [h for r in retrievers for h in r.search(name, MAX_NAME_CHUNKS, mode="bm25")]
         if not hits:
             return []
-        tops.add(max(hits, key=lambda h: h.score).doc_id)
-    return sorted(tops) if len(tops) == 1 else []
+        if len(hits) >= MAX_NAME_CHUNKS:
+            continue
+        # BM25 finds any of a name's words; a document holds the name where they stand together.
+        terms = tokenize([name])[0]
+        found = tokenize([h.text for h in hits])
+        docs = {h.doc_id for h, words in zip(hits, found) if _phrase(terms, words)}
+        holding = docs if holding is None else holding & docs
+    every = {d for r in retrievers for d in r.documents()}
+    return sorted(holding) if holding and holding != every else []
+
+
+def _phrase(terms: list[str], words: list[str]) -> bool:
+    """Whether ``terms`` occur in ``words`` in a row (both tokenised: stemmed, no stopwords)."""
+    n = len(terms)
+    return any(words[i : i + n] == terms for i in range(len(words) - n + 1))
 
 
 # What is left of "between A, B and C" once the names are gone.
@@ -85,7 +105,8 @@ def without_names(text: str, documents: Sequence[str] | None = None) -> str:
         if documents is None or _alnum(match[0]) in parts:
             return ""
         words = match[0].split()
-        kept = [w for w in words if len(_alnum(w)) < 3 or _alnum(w) not in parts]
+        plain = [_alnum(re.sub(r"['’]s$", "", w)) for w in words]  # "Quillhouse's"
+        kept = [w for w, p in zip(words, plain) if len(p) < 3 or p not in parts]
         return " ".join(kept)
 
     kept = _PROPER.sub(drop, text)

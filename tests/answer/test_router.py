@@ -302,6 +302,36 @@ def test_an_answer_reads_only_the_documents_the_question_names(tmp_path, embedde
     assert not searched.refused and searched.hits[0].chunk.doc_id == "harborline-kayaks.md"
 
 
+def test_a_company_with_two_policies_is_named_by_both(tmp_path, embedder, engine):
+    # "Brightwheel" used to name only the document that says it most (the warranty), so the
+    # returns policy was filtered out of every question about returns that named the company.
+    # Parents named on every document name none; a product's words must stand together.
+    docs = write_docs(
+        tmp_path / "three",
+        {
+            "bike-returns.md": "Northwind Group: Brightwheel accepts returns of electric bikes "
+            "within 14 days of delivery. Unused helmets can be returned within 60 days.\n",
+            "bike-warranty.txt": "Northwind Group: Brightwheel frames carry a lifetime warranty, "
+            "and Brightwheel e-bike motors are covered for 3 years. Lark Plus members get more.\n",
+            "kayak-rentals.md": "Northwind Group: Harborline rents kayaks for $25 per hour. "
+            "A Lark costs $30 and Plus gear is extra.\n",
+        },
+    )
+    router = router_for(tmp_path / "r", embedder, engine, docs, min_similarity=-1, top_k=3,
+                        template="prompts/evidence_answer.j2",
+                        evidence={"unit": "sentences", "unknown_nouns": None})  # fmt: skip
+    named = router.named_documents
+    assert named("How long do I have to return a Brightwheel e-bike?", ["shop"]) == [
+        "bike-returns.md", "bike-warranty.txt",
+    ]  # fmt: skip
+    assert named("Does Northwind rent kayaks?", ["shop"]) == []  # on every document
+    assert named("What does Northwind's Harborline charge?", ["shop"]) == ["kayak-rentals.md"]
+    assert named("What do Lark Plus members get?", ["shop"]) == ["bike-warranty.txt"]
+    got = router.retrieve("shop", "What is the return window for a Brightwheel electric bike?")
+    assert got.named == ("bike-returns.md", "bike-warranty.txt") and not got.refused
+    assert got.hits[0].chunk.doc_id == "bike-returns.md" and "14 days" in got.hits[0].chunk.text
+
+
 def test_a_prompt_token_cap_drops_older_turns_first(tmp_path, embedder, engine, docs_folder):
     router = router_for(tmp_path, embedder, engine, docs_folder, top_k=1)
     history = [
@@ -393,6 +423,11 @@ def test_only_the_documents_own_names_leave_the_question():
     notes = ["nimbus-notes-privacy.html"]
     assert without_names("How long does Nimbus Notes keep analytics?", notes) == (
         "How long does keep analytics?"
+    )
+    # A possessive is still the name ("StreamLark's" used to stay in the question).
+    plans = ["streamlark-subscriptions.pdf"]
+    assert without_names("How much is StreamLark's Lark Plus plan?", plans) == (
+        "How much is Lark Plus plan?"
     )
 
 
