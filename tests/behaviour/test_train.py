@@ -150,3 +150,23 @@ def test_qlora_is_refused_where_it_cannot_run(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="needs a CUDA GPU"):  # before any data is read
         run_training(recipe, progress=False)
     assert not (tmp_path / "adapters").exists()
+
+
+def test_cpu_batches_come_in_a_few_shapes(tmp_path, tiny_llama):
+    """Batches padded only to their longest row take a new shape nearly every step, and the CPU
+    allocator fragments on them (RSS grew 8.2 -> 8.8 GB in 20 RAFT steps); 64-token steps keep
+    the shapes few (RSS flat over 36 steps)."""
+    from hybrid.behaviour.train import build_trainer
+
+    config = TrainConfig(base_model=str(tiny_llama), max_steps=1, batch_size=4, max_length=256)
+    lengths = [3, 17, 40, 90]  # words per answer: rows of very different lengths
+    conversations = [
+        [
+            {"role": "user", "content": "Say some colours."},
+            {"role": "assistant", "content": " ".join(COLOURS[i % 8] for i in range(n))},
+        ]
+        for n in lengths
+    ]
+    trainer, _ = build_trainer(config, conversations, [], tmp_path, progress=False)
+    widths = {batch["input_ids"].shape[1] for batch in trainer.get_train_dataloader()}
+    assert widths and all(width % 64 == 0 for width in widths), widths
