@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from hybrid.answer import citations, claims, coverage
+from hybrid.answer import citations, claims, coverage, evidence
 from hybrid.answer.types import Answer, Composition, Overruled
 from hybrid.config import RouteConfig
 from hybrid.knowledge.embedder import Embedder
@@ -44,6 +44,7 @@ class Finisher:
             return Answer(comp.refusal, (), 0, True)
         chunks, verify = [src.chunk for src in comp.sources], route.verify
         text = citations.without_source_labels(text, [c.doc_id for c in chunks])
+        text = evidence.without_titles(text, [(s.title, s.chunk.text) for s in comp.sources])
         first = f"{chunks[0].text} [1]" if chunks else ""
         overruled: Overruled | None = None
         if comp.question and chunks and verify.refusal_coverage is not None:

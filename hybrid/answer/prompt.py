@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -35,7 +36,10 @@ def render(
 ) -> Messages:
     """The chat messages: the route's system prompt, the turns kept, then the question with
     its evidence numbered [1]..[k] in the template."""
-    chunks = [h.chunk for h in hits]
+    # A section's first sentence is shown under its title, as the answerer was trained.
+    chunks = [
+        replace(h.chunk, text=f"{h.title} {h.chunk.text}") if h.title else h.chunk for h in hits
+    ]
     content = template.render(question=question, chunks=chunks, refusal=route.refusal)
     content = content.strip()
     system = [{"role": "system", "content": route.system_prompt}] if route.system_prompt else []

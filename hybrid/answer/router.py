@@ -215,7 +215,7 @@ class Router:
         if hits and not used:  # evidence was found but none fits beside the conversation
             return replace(refused, dropped=len(hits))
         sources = tuple(
-            Source(i, h.collection, h.chunk, h.vector) for i, h in enumerate(used, start=1)
+            Source(i, h.collection, h.chunk, h.vector, h.title) for i, h in enumerate(used, start=1)
         )
         return replace(
             refused,

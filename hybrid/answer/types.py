@@ -22,6 +22,7 @@ class Source:
     collection: str
     chunk: SearchResult
     vector: np.ndarray | None = None  # stored embedding (dim,): verification reuses it
+    title: str = ""  # the section title the prompt shows before the sentence (Hit.title)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Hit:
     collection: str
     chunk: SearchResult
     vector: np.ndarray | None = None
+    # A PDF or text section's title, shown before its first sentence in the prompt (the
+    # answerer was trained so) and taken out of the answer's quote (``evidence.without_titles``).
+    title: str = ""
 
 
 @dataclass(frozen=True)

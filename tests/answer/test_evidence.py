@@ -68,6 +68,82 @@ def test_titles_rules_and_capital_headings_are_not_evidence():
     ]
 
 
+PDF_PAGE = (  # lines as pypdf gives them: section titles on their own line, prose hard-wrapped
+    "KettleWorks Appliances - Warranty and Repair Policy\n"
+    "This policy applies to kettles and toasters bought new from KettleWorks or an\n"
+    "authorised retailer.\n"
+    "8. Extended Care\n"
+    "Extended Care adds 3 years of extra cover after your standard warranty ends, including\n"
+    "one accidental damage repair.\n"
+    "Late and missed payments\n"
+    "If your bill is still unpaid 14 days after the due date, we add a fee of $7.50.\n"
+    "Basic Tune - $65\n"
+    "   Gear and brake adjustment, wheel truing and a chain clean.\n"
+    "What the warranty does not cover\n"
+    "-  Damage caused by limescale build-up.\n"
+)
+
+
+def test_section_titles_stand_apart_from_their_first_sentence():
+    pieces = [" ".join(p.text.split()) for p in evidence.split(chunk(PDF_PAGE))]
+    assert pieces == [
+        "This policy applies to kettles and toasters bought new from KettleWorks or an "
+        "authorised retailer.",
+        # Not "Extended Care Extended Care adds ...": the title is neither glued nor evidence.
+        "Extended Care adds 3 years of extra cover after your standard warranty ends, including "
+        "one accidental damage repair.",
+        "If your bill is still unpaid 14 days after the due date, we add a fee of $7.50.",
+        # A priced label is a fact: it stays with its description.
+        "Basic Tune - $65 Gear and brake adjustment, wheel truing and a chain clean.",
+        "Damage caused by limescale build-up.",  # a list item, under its dropped title
+    ]
+    for piece in evidence.split(chunk(PDF_PAGE)):
+        assert PDF_PAGE[piece.char_start - 100 : piece.char_end - 100].split() == piece.text.split()
+    # Ranked as before titles stood apart (the answerer was trained on that ranking): a section's
+    # first sentence is scored with its title in front; a list title is not glued to an item.
+    titles = [title for _, title in evidence._pieces(chunk(PDF_PAGE))]
+    assert titles == [
+        "KettleWorks Appliances - Warranty and Repair Policy",
+        "Extended Care",
+        "Late and missed payments",
+        "",  # a priced label stayed in its sentence
+        "",  # a list's title is not glued to its first item
+    ]
+    # The answer that quotes the sentence as shown loses the title, and only before it.
+    shown = [("Extended Care", "Extended Care adds 3 years of extra cover.")]
+    assert evidence.without_titles("Extended Care Extended Care adds 3 years. [1]", shown) == (
+        "Extended Care adds 3 years. [1]"
+    )
+    assert (
+        evidence.without_titles("Extended Care is $29. [2]", shown) == "Extended Care is $29. [2]"
+    )
+    plans = [("Plans", "Orbit 10 costs $15 per month.")]  # quoted nearly: "Plan"
+    assert evidence.without_titles("Plan Orbit 10 costs $15 per month. [1]", plans) == (
+        "Orbit 10 costs $15 per month. [1]"
+    )
+    kept = "Yes. Yes Orbit 10 costs $15 per month. [1]"  # not the title
+    assert evidence.without_titles(kept, plans) == kept
+    # An HTML page: titles are blocks of their own, list items too (no bullets).
+    html = (
+        "How we use your information\n\nWe use your email address only to send receipts.\n\n"
+        "Damage caused by limescale build-up\n\nAccidental damage to glass jugs\n\n"
+        "Repairs by anyone else\n\nReturns"
+    )
+    assert [p.text for p in evidence.split(chunk(html))] == [
+        "We use your email address only to send receipts.",
+        "Damage caused by limescale build-up",
+        "Accidental damage to glass jugs",
+        "Repairs by anyone else",
+    ]
+    # Numbered steps are a list, not titles.
+    steps = "1. Fill in the repair form\n2. Print the free label\n3. Post the kettle to us.\n"
+    assert [p.text for p in evidence.split(chunk(steps))] == [
+        "Fill in the repair form",
+        "Print the free label",
+        "Post the kettle to us.",
+    ]
+
+
 def test_a_chunk_that_starts_mid_sentence_drops_the_fragment():
     text = "must be arranged with reception in advance. Dogs are welcome on pitches."
     assert [p.text for p in evidence.split(chunk(text))] == ["Dogs are welcome on pitches."]
