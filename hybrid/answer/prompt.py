@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hybrid.errors import Invalid
 from hybrid.runtime.engine import Engine, Messages
 
 REPO = Path(__file__).resolve().parents[2]  # prompts/ lives beside the package
+_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")  # inside a line, not its indent
 
 
 def load_template(path: Path) -> jinja2.Template:
@@ -36,9 +38,10 @@ def render(
 ) -> Messages:
     """The chat messages: the route's system prompt, the turns kept, then the question with
     its evidence numbered [1]..[k] in the template."""
-    # A section's first sentence is shown under its title, as the answerer was trained.
+    # A section's first sentence is shown under its title, as the answerer was trained; a
+    # hard-wrapped line's indent, kept inside the sentence for its offsets, is one space.
     chunks = [
-        replace(h.chunk, text=f"{h.title} {h.chunk.text}") if h.title else h.chunk for h in hits
+        replace(h.chunk, text=_SPACES.sub(" ", f"{h.title} {h.chunk.text}".strip())) for h in hits
     ]
     content = template.render(question=question, chunks=chunks, refusal=route.refusal)
     content = content.strip()
