@@ -216,8 +216,9 @@ def run_grid(
 ) -> tuple[GridResult, list[Outcome]]:
     """Index the set's documents, ask every question in every arm; (result, outcomes).
 
-    ``concurrency`` > 1 keeps that many questions in flight (the engine batches them): the
-    quality metrics are the same (greedy), latencies are then under load.
+    ``concurrency`` > 1 keeps that many questions in flight (the engine batches them):
+    decoding is greedy, but which questions share a batch can change bf16 rounding, so long
+    answers may differ run to run; latencies are then under load.
 
     Example: ``run_grid(read_kb(docs, questions), config, embedder, "support", ARMS, path)``
     """
