@@ -97,10 +97,13 @@ def _pieces(chunk: SearchResult) -> list[tuple[SearchResult, str]]:
         fragment = (start == 0 and _FRAGMENT.match(body) is not None) or (
             unended and last and start > 0
         )
-        # The whole line, as "8. Extended Care" (the pieces split after "8." too).
-        line = text[text.rfind("\n", 0, start) + 1 : end]
-        following = text[match.end() :].split("\n", 3)[:3] if match else []
-        section = bool(match) and "\n" in match.group(0) and _section_title(line, following)
+        section = False
+        if match and "\n" in match.group(0):  # a piece that ends its line may be a title
+            # The whole line, as "8. Extended Care" (the pieces split after "8." too), and the
+            # next 3 lines (a window: the rest of a long chunk is not copied per piece).
+            line = text[text.rfind("\n", 0, start) + 1 : end]
+            following = text[match.end() : match.end() + 3 * MAX_CHARS].split("\n", 3)[:3]
+            section = _section_title(line, following)
         if section:
             # Only where _unwrap used to join the title to the next line, as scored before.
             joined = match.group(0).count("\n") == 1 and not _heading(line)
@@ -205,11 +208,17 @@ def _unwrap(text: str) -> str:
     joined = [lines[0]]
     for i, line in enumerate(lines[1:], start=1):
         previous = joined[-1]
-        title = _section_title(previous, lines[i : i + 3])
-        heading = _heading(previous) or not previous.strip() or title
+        heading = _heading(previous) or not previous.strip()
         ends = previous.rstrip()[-1:] in ".!?:;" if previous.strip() else True
         starts_item = bool(_BULLET.match(line.lstrip())) or _heading(line)
-        if heading or ends or starts_item or not line.strip():
+        # A section title is tested last: only a line that would otherwise be joined.
+        if (
+            heading
+            or ends
+            or starts_item
+            or not line.strip()
+            or _section_title(previous, lines[i : i + 3])
+        ):
             joined.append(line)
         else:
             joined[-1] = previous + " " + line
