@@ -101,13 +101,15 @@ def make_example(
     rng: random.Random,
     insert_oracle: bool = True,
     oracle_position: str = "random",
+    shuffle: float = 0.0,
 ) -> Example | None:
     """One RAFT example for a question, or None when the route refuses before generating.
 
     The evidence keeps the order the route serves it in (best first). Where retrieval missed
     the answer, the oracle sentence replaces one of the evidence (``insert_oracle``; otherwise
     there is no example): at a random place, or the last one (the weakest evidence that made
-    the cut, so that the model learns how far to trust the ranking).
+    the cut, so that the model learns how far to trust the ranking). In a share ``shuffle`` of
+    the examples the evidence is then put in a random order.
     """
     retrieved = router.retrieve(route, qa.question, documents=qa.scope)
     if retrieved.refused:
@@ -130,6 +132,10 @@ def make_example(
         hits = hits[: size - 1]
         hits.insert(min(position, len(hits)), hit)
         gold = [hits.index(hit)]
+    if shuffle and len(hits) > 1 and rng.random() < shuffle:
+        order = rng.sample(range(len(hits)), len(hits))
+        hits = [hits[i] for i in order]
+        gold = [order.index(i) for i in gold]
     if gold:
         target = " ".join(f"{hits[i].chunk.text} [{i + 1}]" for i in sorted(gold)[:2])
     else:
@@ -193,7 +199,7 @@ def build_raft(config: HybridConfig, embedder: Embedder, progress: bool = False)
             for _ in range(source.repeat if split == "train" else 1):
                 example = make_example(
                     router, "raft", collection, qa, raft.p_no_oracle, rng,
-                    source.insert_oracle, raft.oracle_position,
+                    source.insert_oracle, raft.oracle_position, raft.shuffle,
                 )  # fmt: skip
                 if example is not None:
                     sets[split].append(example)

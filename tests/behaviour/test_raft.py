@@ -139,13 +139,11 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
         assert shown and shown <= set(example.keep)
 
 
-@pytest.mark.integration
-def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embedder, tiny_llama):
-    import random
-
+def _one_document_router(tmp_path, embedder, tiny_llama):
+    """A route over one document holding every sentence of ``TOPICS``, 2 evidence sentences."""
     from hybrid.answer.router import Router
-    from hybrid.behaviour.raft import PromptBudget, make_example
-    from hybrid.datasets.qa_sets import QA, index_set, read_kb
+    from hybrid.behaviour.raft import PromptBudget
+    from hybrid.datasets.qa_sets import index_set, read_kb
 
     docs = tmp_path / "kb"
     docs.mkdir()
@@ -166,7 +164,17 @@ def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embe
         }
     )
     index_set("kb", read_kb(docs, tmp_path / "kb.jsonl"), config, embedder, False)
-    router = Router(config, PromptBudget(str(tiny_llama)), embedder)  # type: ignore[arg-type]
+    return Router(config, PromptBudget(str(tiny_llama)), embedder)  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embedder, tiny_llama):
+    import random
+
+    from hybrid.behaviour.raft import make_example
+    from hybrid.datasets.qa_sets import QA
+
+    router = _one_document_router(tmp_path, embedder, tiny_llama)
     # Asked about backups, the answer is the payment sentence: retrieval ranks it nowhere near.
     qa = QA("How long are backups kept?", ("Payment details",), ("all.txt",))
     example = make_example(router, "support", "kb", qa, 0.0, random.Random(0), True, "last")
@@ -180,3 +188,31 @@ def test_a_missed_oracle_takes_the_last_place_or_makes_no_example(tmp_path, embe
         for seed in range(8)
     ]
     assert {t[-3:] for t in placed} == {"[1]", "[2]"}  # random places (the shipped recipe)
+
+
+@pytest.mark.integration
+def test_shuffled_evidence_moves_the_answer_and_its_citation(tmp_path, embedder, tiny_llama):
+    import random
+
+    from hybrid.behaviour.raft import make_example
+    from hybrid.datasets.qa_sets import QA
+
+    router = _one_document_router(tmp_path, embedder, tiny_llama)
+    qa = QA("How long are backups kept?", ("90 days",), ("all.txt",))
+
+    def made(shuffle: float, seed: int) -> tuple[str, str]:
+        example = make_example(
+            router, "support", "kb", qa, 0.0, random.Random(seed), shuffle=shuffle
+        )
+        return example.messages[0].content, example.messages[1].content
+
+    # The served order: the route ranks the answer first, so every target quotes [1].
+    assert {made(0.0, seed)[1] for seed in range(6)} == {"Backups are kept for 90 days. [1]"}
+    cited = set()
+    for seed in range(12):
+        prompt, target = made(1.0, seed)
+        n = re.search(r"\[(\d+)\]$", target).group(1)
+        shown = re.search(rf"^\[{n}\] (.+) \(all\.txt\)$", prompt, flags=re.MULTILINE).group(1)
+        assert target == f"{shown} [{n}]" and shown == "Backups are kept for 90 days."
+        cited.add(n)
+    assert cited == {"1", "2"}  # shuffled: the answer, and its number, move
