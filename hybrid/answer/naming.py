@@ -56,25 +56,61 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
     if found:
         return found[:3]  # more means the text named a kind of document, not one
     holding: set[str] | None = None  # the documents holding every name so far
-    # "StreamLark's Lark Plus" is two names: the company's and its product's.
-    names = [n for found in _PROPER.findall(text) for n in re.split(r"['\u2019]s\s+", found)]
-    for name in names:
-        if name.split()[0].split("'")[0] in _NOT_NAMES or len(_alnum(name)) < 3:  # "I've"
-            continue
-        if _SUFFIX.fullmatch(_alnum(name)):
-            continue  # "Inc." says nothing about which company
-        hits = [h for r in retrievers for h in r.search(name, MAX_NAME_CHUNKS, mode="bm25")]
-        if not hits:
+    for name in _proper_names(text):
+        docs = _holders(name, retrievers)
+        if docs is None:
+            continue  # everywhere
+        if not docs:
             return []
-        if len(hits) >= MAX_NAME_CHUNKS:
-            continue
-        # BM25 finds any of a name's words; a document holds the name where they stand together.
-        terms = tokenize([name])[0]
-        found = tokenize([h.text for h in hits])
-        docs = {h.doc_id for h, words in zip(hits, found) if _phrase(terms, words)}
         holding = docs if holding is None else holding & docs
     every = {d for r in retrievers for d in r.documents()}
     return sorted(holding) if holding and holding != every else []
+
+
+def common_names(text: str, retrievers: Sequence[Retriever], least: int = 3) -> list[str]:
+    """The proper names of ``text`` that open every document of the ``retrievers``'
+    collections (in its first chunk), when there are ``least`` documents or more: the owner's
+    ("Acme" heads each of the demo's five policies, and no file name has it). Such a name
+    tells no document apart, and searched for, it finds the introductions and boilerplate that
+    say it rather than the answer. A name every document merely mentions ("Saturday") is
+    not one: it opens only the support hours page.
+
+    Example: ``common_names("How long is the Acme warranty on electronics?", [acme])`` ->
+    ``["Acme"]``
+    """
+    openings = [terms for r in retrievers for _, terms in r.openings()]
+    if len(openings) < least:
+        return []  # one or two documents: a product's name may well open all of them
+    return [
+        name
+        for name in _proper_names(text)
+        if (words := tokenize([name])[0]) and all(_phrase(words, t) for t in openings)
+    ]
+
+
+def _proper_names(text: str) -> list[str]:
+    """The proper names of ``text`` worth looking up: not asking words, "I've" or "Inc."."""
+    # "StreamLark's Lark Plus" is two names: the company's and its product's.
+    names = [n for found in _PROPER.findall(text) for n in re.split(r"['\u2019]s\s+", found)]
+    return [
+        name
+        for name in names
+        if name.split()[0].split("'")[0] not in _NOT_NAMES
+        and len(_alnum(name)) >= 3  # "I've"
+        and not _SUFFIX.fullmatch(_alnum(name))  # "Inc." says nothing about which company
+    ]
+
+
+def _holders(name: str, retrievers: Sequence[Retriever]) -> set[str] | None:
+    """The documents that hold ``name``, its words in a row; None when it is in
+    ``MAX_NAME_CHUNKS`` chunks or more (everywhere)."""
+    hits = [h for r in retrievers for h in r.search(name, MAX_NAME_CHUNKS, mode="bm25")]
+    if len(hits) >= MAX_NAME_CHUNKS:
+        return None
+    # BM25 finds any of a name's words; a document holds the name where they stand together.
+    terms = tokenize([name])[0]
+    found = tokenize([h.text for h in hits])
+    return {h.doc_id for h, words in zip(hits, found) if _phrase(terms, words)}
 
 
 def _phrase(terms: list[str], words: list[str]) -> bool:
@@ -87,17 +123,21 @@ def _phrase(terms: list[str], words: list[str]) -> bool:
 _BETWEEN_NOTHING = re.compile(r"\s*\b(?:between|among)\b(?:\s*(?:,|&|\band\b))*\s*(?=[?.!;:]|$)")
 
 
-def without_names(text: str, documents: Sequence[str] | None = None) -> str:
+def without_names(
+    text: str, documents: Sequence[str] | None = None, common: Sequence[str] = ()
+) -> str:
     """The instruction without its proper names: "Which law governs the agreement between
     Leader Act Ltd and EZJR?" -> "Which law governs the agreement?".
 
     With ``documents``, only the words of a name that are part of one of their file names go
     ("How much is Priority Tracked at Quillhouse?" keeps "Priority Tracked", a product, and
-    drops "Quillhouse" for ``quillhouse-paper-shipping-returns.md``).
+    drops "Quillhouse" for ``quillhouse-paper-shipping-returns.md``); the ``common`` names
+    (``common_names``) go too.
     """
     # The file names' words ("orbitly", "mobile", "billing"), whole stems and company parts:
     # a word goes only if it is one of them ("Orbit 10", a plan, stays beside "orbitly").
     parts = set().union(*(_names_of(d) | words_of(d) for d in documents or ()))
+    parts |= {_alnum(w) for name in common for w in name.split()}
 
     def drop(match: re.Match[str]) -> str:
         if match[0].split()[0] in _NOT_NAMES:

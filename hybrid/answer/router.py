@@ -117,6 +117,12 @@ class Router:
                 only = None if kind == "draft" else named
                 query = naming.without_names(question, only) if named else question
             ev = route.evidence if kind == "answer" else route.draft_evidence
+            if kind == "answer" and ev is not None and ev.drop_names and allowed:
+                # "the Acme warranty": a name on every document searches for the documents'
+                # boilerplate (the introduction that says "Acme"), not for the answer.
+                retrievers = [r for r in (self.retriever(c) for c in allowed) if r is not None]
+                common = naming.common_names(question, retrievers)
+                query = naming.without_names(query, (), common) if common else query
             k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None
             hits = self._search(query, vector, allowed, k, Filters(tuple(documents)))

@@ -15,6 +15,7 @@ from hybrid.knowledge import dense, lexical, store
 from hybrid.knowledge.embedder import Embedder
 
 Mode = Literal["dense", "bm25", "hybrid"]
+MAX_OPENINGS = 1000  # documents whose first chunks ``openings`` reads (per version)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Retriever:
         self.snapshot = store.load_snapshot(coll)
         store.check_embedder(self.snapshot.meta, embedder.name, embedder.dimension, coll.name)
         dense.configure(self.snapshot.dense, _index_config(self.snapshot.meta))
+        self._openings: tuple[str, list[tuple[str, list[str]]]] | None = None  # (version, ...)
 
     def refresh(self) -> bool:
         """Reload if a sync published a newer version; True when it did."""
@@ -172,6 +174,27 @@ class Retriever:
         """Every document id of the live version, sorted."""
         rows = self.snapshot.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")
         return [r[0] for r in rows.fetchall()]
+
+    def openings(self) -> list[tuple[str, list[str]]]:
+        """(document id, terms) of every document's first chunk, where a document names its
+        owner, tokenised as BM25 indexes it; read once per version. Empty past
+        ``MAX_OPENINGS`` documents (a shelf that large is not one owner's).
+
+        Example: ``retriever.openings()[0]`` -> ``("returns-policy.md", ["return", ...])``
+        """
+        version = self.snapshot.version
+        if self._openings is None or self._openings[0] != version:
+            db = self.snapshot.db
+            found: list[tuple[str, list[str]]] = []
+            if db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] <= MAX_OPENINGS:
+                # SQLite returns the row holding MIN(char_start) for the bare columns.
+                rows = db.execute(
+                    "SELECT doc_id, text, MIN(char_start) FROM chunks GROUP BY doc_id"
+                ).fetchall()
+                terms = lexical.tokenize([r[1] for r in rows])
+                found = [(r[0], t) for r, t in zip(rows, terms)]
+            self._openings = (version, found)
+        return self._openings[1]
 
     def page_at(self, doc_id: str, offset: int) -> int | None:
         """The page holding character ``offset`` of a document (None: no pages, or a version

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hybrid.answer import naming
 from hybrid.answer.router import Overrides, Router
 from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import NotFound
@@ -209,6 +210,44 @@ def test_sentences_are_scored_without_the_documents_names(tmp_path, embedder, en
         firsts[drop] = router.retrieve("shop", question).hits[0].chunk.text
     assert firsts[True] == "Standard Post costs $3.50 and takes 2 to 4 business days."
     assert firsts[False] != firsts[True]  # the name pulls the introduction up
+
+
+def test_a_name_that_opens_every_document_is_searched_without(tmp_path, embedder, engine):
+    # "Acme" heads every policy and no file name has it: searched for, it found the warranty's
+    # introduction ("... bought from Acme Outfitters ...") instead of the electronics line.
+    opening = "Acme Outfitters Ltd, {}. Last updated 1 March 2024.\n\n"
+    filler = "This section is here so that the document runs past its first chunk. " * 4
+    docs = write_docs(
+        tmp_path / "acme",
+        {
+            "warranty.txt": opening.format("limited warranty")
+            + "This warranty applies only to products bought new from Acme Outfitters Ltd "
+            "through the Acme online store, and only to the original purchaser.\n\n"
+            + filler
+            + "\n\nTents and backpacks: 2-year limited warranty.\n\n"
+            "Electronics: 1-year limited warranty.\n\nClaims are answered on Saturday too.\n",
+            "returns.md": opening.format("returns policy")
+            + filler
+            + "\n\nYou may return any unused item within 30 days. We open on Saturday.\n",
+            "support-hours.md": opening.format("open Saturday 9 am to 1 pm")
+            + filler
+            + "\n\nOn weekdays support is open from 8 am to 6 pm.\n",
+        },
+    )
+    evidence = {"unit": "sentences", "sentences": 3, "unknown_nouns": None}
+    route = {"min_similarity": -1, "top_k": 3, "template": "prompts/evidence_answer.j2"}
+    router = router_for(tmp_path / "r", embedder, engine, docs, evidence=evidence, **route)
+    shop = [router.retriever("shop")]
+    question = "How long is the Acme warranty on electronics?"
+    assert naming.common_names(question, shop) == ["Acme"]
+    # Saturday is on every document, but opens only one: it tells the hours page apart.
+    assert naming.common_names("Is Acme's support open on Saturday?", shop) == ["Acme's"]
+    assert naming.common_names(question, shop, least=4) == []  # too few documents to tell
+    got = router.retrieve("shop", question)
+    assert got.hits[0].chunk.text == "Electronics: 1-year limited warranty."
+    without = evidence | {"drop_names": False}
+    plain = router_for(tmp_path / "p", embedder, engine, docs, evidence=without, **route)
+    assert plain.retrieve("shop", question).hits[0].chunk.text != got.hits[0].chunk.text
 
 
 def test_sentence_score_floor_refuses(tmp_path, embedder, engine, docs_folder):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.knowledge import store
+from hybrid.knowledge import lexical, search, store
 from hybrid.knowledge.search import Filters, Retriever, SearchResult
 from hybrid.knowledge.sync import sync_folder
 from tests.conftest import CONTRACTS, make_config, require_shared
@@ -45,6 +45,26 @@ def test_refresh_sees_a_new_version(retriever, config, docs_folder, embedder):
     assert retriever.refresh()
     assert retriever.search("gift cards expire", k=1, mode="bm25")[0].doc_id == "gift.txt"
     assert not retriever.refresh()
+
+
+def test_openings_are_each_documents_first_chunk_per_version(
+    retriever, config, docs_folder, embedder, monkeypatch
+):
+    first = dict(retriever.openings())
+    assert set(first) == set(retriever.documents())
+    for doc_id, terms in first.items():
+        chunk = retriever.overlapping(doc_id, [(0, 1)])[0]
+        assert chunk.char_start == 0 and terms == lexical.tokenize([chunk.text])[0]
+    (docs_folder / "refunds.md").write_text("Refunds by Zephyrine arrive within 5 days.\n")
+    sync_folder("c", docs_folder, config.knowledge, embedder)
+    assert retriever.openings() == list(first.items())  # read once per version
+    retriever.refresh()
+    assert "zephyrin" in dict(retriever.openings())["refunds.md"]  # the new version's
+    monkeypatch.setattr(search, "MAX_OPENINGS", len(first) - 1)
+    (docs_folder / "gift.txt").write_text("Gift cards never expire.\n")
+    sync_folder("c", docs_folder, config.knowledge, embedder)
+    retriever.refresh()
+    assert retriever.openings() == []  # too many documents to be one owner's
 
 
 @pytest.mark.integration
