@@ -71,7 +71,7 @@ def _pieces(chunk: SearchResult) -> list[tuple[SearchResult, str]]:
     longer starts with the title, but it is scored and shown to the answerer with it: "Extended
     Care Extended Care adds 3 years ...", as when lines joined them. Shown alone, the sentence
     lost the answerer the title's words ("Phones on instalments"): KB held-out fact match 0.855
-    -> 0.826, and 0.812 retrained on such prompts (README, "Section titles")."""
+    -> 0.826, and 0.812 retrained on such prompts (docs/answers.md, "Section titles")."""
     out: list[tuple[SearchResult, str]] = []
     title = ""  # the section title(s) just above the next sentence, when a line joined them
     start = 0

@@ -81,7 +81,7 @@ class EvidenceConfig(Strict):
     # Answers: refuse when the question names a thing no searched collection mentions: a
     # specific noun whose stem no collection holds and that no evidence word resembles at this
     # cosine ("Is there a plan that includes payroll?": answer.unknown). 0.8 was chosen on the
-    # KB training questions (README, "Answers"). None: off.
+    # KB training questions (docs/answers.md). None: off.
     unknown_nouns: float | None = Field(0.8, ge=0, le=1)
     # Score sentences against the question without the names of the documents they come from
     # ("Quillhouse" picks the document; inside it, it matches the title, not the answer).
