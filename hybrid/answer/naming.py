@@ -68,22 +68,29 @@ def named_documents(text: str, retrievers: Sequence[Retriever]) -> list[str]:
 
 
 def common_names(text: str, retrievers: Sequence[Retriever], least: int = 3) -> list[str]:
-    """The proper names of ``text`` that open every document of the ``retrievers``'
-    collections (in its first chunk), when there are ``least`` documents or more: the owner's
-    ("Acme" heads each of the demo's five policies, and no file name has it). Such a name
-    tells no document apart, and searched for, it finds the introductions and boilerplate that
-    say it rather than the answer. A name every document merely mentions ("Saturday") is
-    not one: it opens only the support hours page.
+    """The proper names of ``text`` (possessives off) that open every document of the
+    ``retrievers``' collections (in its first chunk), when there are ``least`` documents or
+    more: the owner's ("Acme" heads each of the demo's five policies, and no file name has
+    it). Such a name tells no document apart, and searched for, it finds the introductions and
+    boilerplate that say it rather than the answer. A name every document merely mentions
+    ("Saturday") is not one: it opens only the support hours page. A collection too large to
+    read (``Retriever.openings`` is None) rules every name out.
 
     Example: ``common_names("How long is the Acme warranty on electronics?", [acme])`` ->
     ``["Acme"]``
     """
-    openings = [terms for r in retrievers for _, terms in r.openings()]
+    names = [re.sub(r"['\u2019]s$", "", n) for n in _proper_names(text)]
+    if not names:
+        return []
+    read = [r.openings() for r in retrievers]
+    if any(o is None for o in read):
+        return []
+    openings = [terms for found in read for _, terms in found or ()]
     if len(openings) < least:
         return []  # one or two documents: a product's name may well open all of them
     return [
         name
-        for name in _proper_names(text)
+        for name in dict.fromkeys(names)
         if (words := tokenize([name])[0]) and all(_phrase(words, t) for t in openings)
     ]
 
@@ -132,12 +139,14 @@ def without_names(
     With ``documents``, only the words of a name that are part of one of their file names go
     ("How much is Priority Tracked at Quillhouse?" keeps "Priority Tracked", a product, and
     drops "Quillhouse" for ``quillhouse-paper-shipping-returns.md``); the ``common`` names
-    (``common_names``) go too.
+    (``common_names``) go too, each whole ("Fox Mobile" leaves "Mobile Plus" as it is).
     """
+    original = text
+    for name in common:
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?:['\u2019]s)?(?!\w)", "", text)
     # The file names' words ("orbitly", "mobile", "billing"), whole stems and company parts:
     # a word goes only if it is one of them ("Orbit 10", a plan, stays beside "orbitly").
     parts = set().union(*(_names_of(d) | words_of(d) for d in documents or ()))
-    parts |= {_alnum(w) for name in common for w in name.split()}
 
     def drop(match: re.Match[str]) -> str:
         if match[0].split()[0] in _NOT_NAMES:
@@ -152,4 +161,4 @@ def without_names(
     kept = _PROPER.sub(drop, text)
     kept = _BETWEEN_NOTHING.sub("", kept)
     kept = re.sub(r"\s+([,?.!;:])", r"\1", " ".join(kept.split()))
-    return kept.strip() or text
+    return kept.strip() or original

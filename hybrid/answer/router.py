@@ -118,10 +118,11 @@ class Router:
                 query = naming.without_names(question, only) if named else question
             ev = route.evidence if kind == "answer" else route.draft_evidence
             if kind == "answer" and ev is not None and ev.drop_names and allowed:
-                # "the Acme warranty": a name on every document searches for the documents'
-                # boilerplate (the introduction that says "Acme"), not for the answer.
+                # "the Acme warranty": a name that opens every document searches for the
+                # documents' boilerplate (the introduction that says "Acme"), not the answer.
+                # Only a rare word is such a name: contracts all open with "Agreement".
                 retrievers = [r for r in (self.retriever(c) for c in allowed) if r is not None]
-                common = naming.common_names(question, retrievers)
+                common = [n for n in naming.common_names(question, retrievers) if unknown.rare(n)]
                 query = naming.without_names(query, (), common) if common else query
             k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None

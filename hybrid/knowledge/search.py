@@ -77,7 +77,7 @@ class Retriever:
         self.snapshot = store.load_snapshot(coll)
         store.check_embedder(self.snapshot.meta, embedder.name, embedder.dimension, coll.name)
         dense.configure(self.snapshot.dense, _index_config(self.snapshot.meta))
-        self._openings: tuple[str, list[tuple[str, list[str]]]] | None = None  # (version, ...)
+        self._openings: tuple[str, list[tuple[str, list[str]]] | None] | None = None  # version
 
     def refresh(self) -> bool:
         """Reload if a sync published a newer version; True when it did."""
@@ -175,9 +175,9 @@ class Retriever:
         rows = self.snapshot.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")
         return [r[0] for r in rows.fetchall()]
 
-    def openings(self) -> list[tuple[str, list[str]]]:
+    def openings(self) -> list[tuple[str, list[str]]] | None:
         """(document id, terms) of every document's first chunk, where a document names its
-        owner, tokenised as BM25 indexes it; read once per version. Empty past
+        owner, tokenised as BM25 indexes it; read once per version. None past
         ``MAX_OPENINGS`` documents (a shelf that large is not one owner's).
 
         Example: ``retriever.openings()[0]`` -> ``("returns-policy.md", ["return", ...])``
@@ -185,7 +185,7 @@ class Retriever:
         version = self.snapshot.version
         if self._openings is None or self._openings[0] != version:
             db = self.snapshot.db
-            found: list[tuple[str, list[str]]] = []
+            found: list[tuple[str, list[str]]] | None = None
             if db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] <= MAX_OPENINGS:
                 # SQLite returns the row holding MIN(char_start) for the bare columns.
                 rows = db.execute(

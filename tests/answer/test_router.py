@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.answer import naming
+from hybrid.answer import naming, unknown
 from hybrid.answer.router import Overrides, Router
 from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import NotFound
@@ -212,7 +212,9 @@ def test_sentences_are_scored_without_the_documents_names(tmp_path, embedder, en
     assert firsts[False] != firsts[True]  # the name pulls the introduction up
 
 
-def test_a_name_that_opens_every_document_is_searched_without(tmp_path, embedder, engine):
+def test_a_name_that_opens_every_document_is_searched_without(
+    tmp_path, embedder, engine, monkeypatch
+):
     # "Acme" heads every policy and no file name has it: searched for, it found the warranty's
     # introduction ("... bought from Acme Outfitters ...") instead of the electronics line.
     opening = "Acme Outfitters Ltd, {}. Last updated 1 March 2024.\n\n"
@@ -241,13 +243,17 @@ def test_a_name_that_opens_every_document_is_searched_without(tmp_path, embedder
     question = "How long is the Acme warranty on electronics?"
     assert naming.common_names(question, shop) == ["Acme"]
     # Saturday is on every document, but opens only one: it tells the hours page apart.
-    assert naming.common_names("Is Acme's support open on Saturday?", shop) == ["Acme's"]
+    assert naming.common_names("Is Acme's support open on Saturday?", shop) == ["Acme"]
     assert naming.common_names(question, shop, least=4) == []  # too few documents to tell
+    # "March" opens every document too ("Last updated 1 March"), but a common word is no brand.
+    assert naming.common_names("What changed in March?", shop) == ["March"]
+    assert unknown.rare("Acme") and not unknown.rare("March")
+    asked = "Does Fox Mobile's Mobile Plus include roaming?"  # a common name goes whole
+    assert naming.without_names(asked, (), ["Fox Mobile"]) == "Does Mobile Plus include roaming?"
     got = router.retrieve("shop", question)
     assert got.hits[0].chunk.text == "Electronics: 1-year limited warranty."
-    without = evidence | {"drop_names": False}
-    plain = router_for(tmp_path / "p", embedder, engine, docs, evidence=without, **route)
-    assert plain.retrieve("shop", question).hits[0].chunk.text != got.hits[0].chunk.text
+    monkeypatch.setattr(naming, "common_names", lambda text, retrievers: [])
+    assert router.retrieve("shop", question).hits[0].chunk.text != got.hits[0].chunk.text
 
 
 def test_sentence_score_floor_refuses(tmp_path, embedder, engine, docs_folder):

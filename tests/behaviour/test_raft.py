@@ -139,8 +139,9 @@ def test_raft_examples_are_the_routes_own_prompts(tmp_path, embedder, tiny_llama
         assert shown and shown <= set(example.keep)
 
 
-def _one_document_router(tmp_path, embedder, tiny_llama):
-    """A route over one document holding every sentence of ``TOPICS``, 2 evidence sentences."""
+def _one_document_router(tmp_path, embedder, tiny_llama, sentences: int = 2):
+    """A route over one document holding every sentence of ``TOPICS``, ``sentences`` evidence
+    sentences."""
     from hybrid.answer.router import Router
     from hybrid.behaviour.raft import PromptBudget
     from hybrid.datasets.qa_sets import index_set, read_kb
@@ -158,7 +159,11 @@ def _one_document_router(tmp_path, embedder, tiny_llama):
                     "collections": ["kb"],
                     "min_similarity": -1.0,
                     # unknown_nouns off, as configs/answerer.yaml: every question gets a prompt
-                    "evidence": {"sentences": 2, "require_words": False, "unknown_nouns": None},
+                    "evidence": {
+                        "sentences": sentences,
+                        "require_words": False,
+                        "unknown_nouns": None,
+                    },
                 }
             },
         }
@@ -197,7 +202,8 @@ def test_shuffled_evidence_moves_the_answer_and_its_citation(tmp_path, embedder,
     from hybrid.behaviour.raft import make_example
     from hybrid.datasets.qa_sets import QA
 
-    router = _one_document_router(tmp_path, embedder, tiny_llama)
+    # Three sentences: a 3-cycle is its own test of the renumbering (a swap of two is not).
+    router = _one_document_router(tmp_path, embedder, tiny_llama, sentences=3)
     qa = QA("How long are backups kept?", ("90 days",), ("all.txt",))
 
     def made(shuffle: float, seed: int) -> tuple[str, str]:
@@ -209,10 +215,10 @@ def test_shuffled_evidence_moves_the_answer_and_its_citation(tmp_path, embedder,
     # The served order: the route ranks the answer first, so every target quotes [1].
     assert {made(0.0, seed)[1] for seed in range(6)} == {"Backups are kept for 90 days. [1]"}
     cited = set()
-    for seed in range(12):
+    for seed in range(16):
         prompt, target = made(1.0, seed)
         n = re.search(r"\[(\d+)\]$", target).group(1)
         shown = re.search(rf"^\[{n}\] (.+) \(all\.txt\)$", prompt, flags=re.MULTILINE).group(1)
         assert target == f"{shown} [{n}]" and shown == "Backups are kept for 90 days."
         cited.add(n)
-    assert cited == {"1", "2"}  # shuffled: the answer, and its number, move
+    assert cited == {"1", "2", "3"}  # shuffled: the answer, and its number, move
