@@ -121,8 +121,8 @@ class Router:
                 # "the Acme warranty": a name that opens every document searches for the
                 # documents' boilerplate (the introduction that says "Acme"), not the answer.
                 # Only a rare word is such a name: contracts all open with "Agreement".
-                retrievers = [r for r in (self.retriever(c) for c in allowed) if r is not None]
-                common = [n for n in naming.common_names(question, retrievers) if unknown.rare(n)]
+                shelf = self._searchable(allowed)
+                common = [n for n in naming.common_names(question, shelf) if unknown.rare(n)]
                 query = naming.without_names(query, (), common) if common else query
             k = (ev.chunks or route.top_k) if ev is not None else route.top_k
             vector = self.embedder.embed_query(query) if allowed else None
@@ -167,8 +167,11 @@ class Router:
 
     def named_documents(self, text: str, collections: Sequence[str]) -> list[str]:
         """Documents of ``collections`` that ``text`` names (``naming.named_documents``)."""
-        retrievers = [r for r in (self.retriever(c) for c in collections) if r is not None]
-        return naming.named_documents(text, retrievers)
+        return naming.named_documents(text, self._searchable(collections))
+
+    def _searchable(self, collections: Sequence[str]) -> list[Retriever]:
+        """The retrievers of those ``collections`` that exist."""
+        return [r for r in (self.retriever(c) for c in collections) if r is not None]
 
     def compose(
         self,
