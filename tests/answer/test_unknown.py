@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hybrid.answer.coverage import WordVectors
-from hybrid.answer.unknown import specific_nouns, unknown_nouns
+from hybrid.answer.unknown import mistyped, slips, specific_nouns, unknown_nouns
 from hybrid.knowledge.lexical import tokenize
 
 PLANS = [
@@ -48,6 +48,33 @@ def test_a_noun_no_document_holds_is_unknown_and_one_they_hold_is_not(embedder):
     assert unknown_nouns(tracked, knows, PLANS, vectors, 0.7) == []
     # Nothing to compare with: what the documents lack is unknown.
     assert unknown_nouns(asked, knows, [], vectors, 0.8) == ["payroll"]
+
+
+def test_a_typing_slip_of_a_known_word_is_known(embedder):
+    vectors, knows = WordVectors(embedder.embed), knows_of(PLANS)
+    # No evidence to compare with, so only the collection's terms can make them known.
+    # "invoicng" (invoicing): a letter out; "exepnse" (expense): two letters swapped.
+    for asked in ("Does the Team plan include invoicng?", "Is exepnse tracking in Team?"):
+        assert specific_nouns(asked)[0] in ("invoicng", "exepnse")  # the tagger sees a noun
+        assert unknown_nouns(asked, knows, [], vectors, 0.8) == [], asked
+    assert "company" in slips("comany") and "expense" in slips("exepnse")
+    # Two slips away is another word; a short word has too many neighbours to guess; and a
+    # real word is taken as typed ("parking" is no slip of "packing").
+    assert unknown_nouns("Is there a payrool plan?", knows, [], vectors, 0.8) == ["payrool"]
+    assert slips("shop") == [] and len(slips("parking")) > 100
+    packing = knows_of(["Packing is free."])
+    assert mistyped("pakcing", packing) and not mistyped("parking", packing)
+
+
+def test_nouns_that_ask_and_a_names_lower_case_neighbour_are_not_things(embedder):
+    # "scope" asks what the choice covers; "leftover" is read as part of the name "Fernleaf".
+    assert specific_nouns("What scope does the user choice apply to?") == ["user"]
+    assert specific_nouns("How long does leftover Fernleaf account credit last?") == [
+        "fernleaf",
+    ]  # fmt: skip
+    # A lower-case name on its own is still one: users type so.
+    assert specific_nouns("can i pay with klarna?") == ["klarna"]
+    assert specific_nouns("Does Fernleaf Kitchen sell gluten-free bread?")[-1] == "bread"
 
 
 def test_a_noun_made_from_a_word_the_documents_hold_is_known(embedder):
