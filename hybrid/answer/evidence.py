@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
+from hybrid.answer import expected
 from hybrid.answer.naming import without_names
 from hybrid.answer.types import Hit
 from hybrid.config import EvidenceConfig
@@ -301,6 +303,16 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     return [i for i, f in enumerate(found) if len(distinctive & f) >= need][:n]
 
 
+class Sentences(NamedTuple):
+    """A route's evidence as sentences (``sentence_hits``)."""
+
+    hits: list[Hit]
+    score: float | None  # the best sentence's score (``select``)
+    cosine: float | None  # the best cosine of a shown sentence to the question
+    lead: int  # how many hits lead (drafts' quotes)
+    answered: bool  # some sentence holds the question's distinctive words (or no gate)
+
+
 def sentence_hits(
     question: str,
     vector: np.ndarray | None,
@@ -309,11 +321,11 @@ def sentence_hits(
     quotes: int,
     gate: bool,
     embedder: Embedder,
-) -> tuple[list[Hit], float | None, int, bool]:
+) -> Sentences:
     """A route's evidence as sentences: the hits' sentences nearest the question (``select``),
-    the ``quotes`` lead sentences first; the best score; how many lead; whether any sentence
-    holds the question's distinctive words (always True without ``gate``). Called under the
-    router's lock (the embedder's tokenizer is not thread-safe)."""
+    the ``quotes`` lead sentences first; the best score and cosine; how many lead; whether any
+    sentence holds the question's distinctive words (always True without ``gate``). Called
+    under the router's lock (the embedder's tokenizer is not thread-safe)."""
     context = [
         float(h.vector @ np.asarray(vector).reshape(-1)) if h.vector is not None else 0.0
         for h in hits
@@ -337,7 +349,11 @@ def sentence_hits(
     first = found[:quotes]
     rest = [c for i, c in enumerate(ranked) if i not in first]
     chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
+    if ev.kind_first and not first:  # "How much ...?": a sentence with a price goes first
+        chosen = expected.kind_first(question, chosen, lambda c: c.sentence.text)
     where = {h.chunk.chunk_id: h.collection for h in hits}
     sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector, c.title) for c in chosen]
     answered = bool(found) or not gate
-    return sentences, (ranked[0].score if ranked else None), len(first), answered
+    asked = np.asarray(vector).reshape(-1)
+    cosine = max((float(c.vector @ asked) for c in chosen), default=None)
+    return Sentences(sentences, ranked[0].score if ranked else None, cosine, len(first), answered)

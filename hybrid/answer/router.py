@@ -141,13 +141,17 @@ class Router:
             best = max(
                 (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
             )
-            score, lead, answered = None, 0, True
+            score, lead, answered, near = None, 0, True, best
             quotes = route.draft_quotes if kind == "draft" else 0
             gate = bool(quotes) or (ev is not None and ev.require_words)
             if hits and ev is not None and ev.unit == "sentences":
-                hits, score, lead, answered = evidence.sentence_hits(
-                    query, vector, hits, ev, quotes, gate, self.embedder
-                )
+                found = evidence.sentence_hits(query, vector, hits, ev, quotes, gate, self.embedder)
+                hits, score, lead, answered = found.hits, found.score, found.lead, found.answered
+                # A long chunk dilutes the one sentence that answers ("... must be at least 21
+                # years old ..." among a booking page's terms): its sentence may clear the bar.
+                sentence = found.cosine if ev.sentence_bar else None
+                if sentence is not None and (near is None or sentence > near):
+                    near = sentence
             missing: tuple[str, ...] = ()
             if hits and kind == "answer" and ev is not None and ev.unknown_nouns is not None:
                 searched = [self._retrievers[c] for c in versions]
@@ -156,7 +160,7 @@ class Router:
                     [h.chunk.text for h in hits], self._words, ev.unknown_nouns,
                     sorted({h.chunk.doc_id for h in hits} | set(named)),
                 ))  # fmt: skip
-        refused = bool(wanted) and (best is None or best < route.min_similarity)
+        refused = bool(wanted) and (near is None or near < route.min_similarity)
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
             refused = True

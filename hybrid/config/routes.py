@@ -91,6 +91,13 @@ class EvidenceConfig(Strict):
     # names: answer.naming) read only those documents' sentences: filter keeps the top chunks
     # that are theirs, search searches them alone; either way, none found: refuse. all: off.
     named: Literal["all", "filter", "search"] = "filter"
+    # When the question asks for a time of day, a price or a number and sentence [1] states
+    # none, the first shown sentence that does goes first: the answerer quotes [1]
+    # (answer.expected). Drafts' quoted leads keep their order.
+    kind_first: bool = True
+    # The route's min_similarity is met by the best shown sentence as well as by the best chunk
+    # (a long chunk dilutes the one sentence that answers). False: by the chunk alone.
+    sentence_bar: bool = True
 
 
 class RouteConfig(Strict):
@@ -104,7 +111,8 @@ class RouteConfig(Strict):
     system_prompt: str | None = None
     top_k: int = Field(5, gt=0, le=50)
     context_tokens: int = Field(1536, gt=0)  # budget for the numbered chunks
-    min_similarity: float = Field(0.3, ge=-1, le=1)  # best chunk below this: refuse
+    # Best chunk below this cosine (and, reading sentences, best shown sentence too): refuse.
+    min_similarity: float = Field(0.3, ge=-1, le=1)
     refusal: str = Field("The documents do not cover this question.", min_length=1)
     generation: GenerationSettings = GenerationSettings()
     verify: VerifyConfig = VerifyConfig()
@@ -150,5 +158,6 @@ DEFAULT_ROUTES: dict[str, RouteConfig] = {
         draft_evidence=EvidenceConfig(chunks=10, sentences=4, lexical_weight=1.0),
         draft_quotes=1,
         on_unsupported="quote",  # a lawyer reads the source's words, not a guess
+        evidence=EvidenceConfig(kind_first=False),  # not measured on contracts (CUAD)
     ),
 }

@@ -37,6 +37,8 @@ class Retrieval(BaseModel):
     used: int
     dropped: int  # evidence left out to fit the context budget
     dropped_turns: int  # conversation turns left out (limits.max_prompt_tokens)
+    # The best chunk's cosine; a route reading sentences (evidence.sentence_bar) refuses only
+    # when its best shown sentence is below min_similarity too, so an answer may come with less.
     best_similarity: float | None
     refused: bool
     # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers;

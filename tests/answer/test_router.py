@@ -203,7 +203,8 @@ def test_sentences_are_scored_without_the_documents_names(tmp_path, embedder, en
     question = "What does Quillhouse charge for Standard Post?"
     firsts = {}
     for drop in (True, False):
-        evidence = {"unit": "sentences", "sentences": 2, "drop_names": drop}
+        # kind_first off: it would put the $3.50 sentence first either way.
+        evidence = {"unit": "sentences", "sentences": 2, "drop_names": drop, "kind_first": False}
         router = router_for(
             tmp_path / str(drop), embedder, engine, docs, evidence=evidence, min_similarity=-1
         )
@@ -236,7 +237,8 @@ def test_a_name_that_opens_every_document_is_searched_without(
             + "\n\nOn weekdays support is open from 8 am to 6 pm.\n",
         },
     )
-    evidence = {"unit": "sentences", "sentences": 3, "unknown_nouns": None}
+    # kind_first off: "How long" would put a sentence with a number first either way.
+    evidence = {"unit": "sentences", "sentences": 3, "unknown_nouns": None, "kind_first": False}
     route = {"min_similarity": -1, "top_k": 3, "template": "prompts/evidence_answer.j2"}
     router = router_for(tmp_path / "r", embedder, engine, docs, evidence=evidence, **route)
     shop = [router.retriever("shop")]
@@ -254,6 +256,58 @@ def test_a_name_that_opens_every_document_is_searched_without(
     assert got.hits[0].chunk.text == "Electronics: 1-year limited warranty."
     monkeypatch.setattr(naming, "common_names", lambda text, retrievers: [])
     assert router.retrieve("shop", question).hits[0].chunk.text != got.hits[0].chunk.text
+
+
+def test_a_sentence_that_answers_clears_the_bar_its_long_chunk_misses(tmp_path, embedder, engine):
+    # One sentence answers; the rest of its chunk is about everything else, so the chunk's
+    # cosine is low. Reading sentences, the route refuses only when neither reaches the bar.
+    terms = (
+        "Please read these terms before you reserve a pitch or a lodge. Deposits are taken by "
+        "card and the balance is charged six weeks before you arrive. We accept no more than "
+        "two vehicles per pitch, and gates close at night. Fires are allowed only in the "
+        "raised pits by the lake. The person making the booking must be at least 21 years old. "
+        "Lost property is kept for a month and then given to charity.\n"
+    )
+    docs = write_docs(tmp_path / "terms", {"terms.md": terms})
+    question, chunked = "How old does the lead booker have to be?", {"unit": "chunks"}
+    chunk = router_for(tmp_path / "c", embedder, engine, docs, evidence=chunked, min_similarity=-1)
+    low = chunk.retrieve("shop", question).best_similarity
+    sentences = {"unit": "sentences", "sentences": 2, "unknown_nouns": None}
+    route = {"template": "prompts/evidence_answer.j2", "evidence": sentences}
+    probe = router_for(tmp_path / "p", embedder, engine, docs, min_similarity=-1, **route)
+    found = probe.retrieve("shop", question)
+    best = float(found.hits[0].vector @ found.query_vector)
+    assert found.hits[0].chunk.text.startswith("The person making the booking must be at least")
+    assert best > low + 0.05, (best, low)  # the sentence is nearer the question than its chunk
+    bar = (low + best) / 2
+    whole = router_for(tmp_path / "w", embedder, engine, docs, evidence=chunked, min_similarity=bar)
+    assert whole.retrieve("shop", question).refused  # whole chunks: below the bar
+    router = router_for(tmp_path / "s", embedder, engine, docs, min_similarity=bar, **route)
+    got = router.retrieve("shop", question)
+    assert not got.refused and got.best_similarity == pytest.approx(low)  # still the chunk's
+    assert router.retrieve("shop", "Who painted the Mona Lisa?").refused
+    chunk_only = {"evidence": sentences | {"sentence_bar": False}}
+    strict = router_for(
+        tmp_path / "x", embedder, engine, docs, min_similarity=bar, **route | chunk_only
+    )
+    assert strict.retrieve("shop", question).refused  # sentence_bar off: the chunk alone
+
+
+def test_the_sentence_that_states_a_price_is_shown_first(tmp_path, embedder, engine):
+    membership = (
+        "You can freeze your membership for up to 2 months in each membership year. "
+        "Freezing keeps your place on the waiting list for classes. "
+        "A freeze costs £5 per month and keeps your current price locked in.\n"
+    )
+    docs = write_docs(tmp_path / "gym", {"membership.md": membership})
+    question, firsts = "How much does it cost to freeze my membership?", {}
+    for on in (True, False):
+        evidence = {"unit": "sentences", "sentences": 3, "unknown_nouns": None, "kind_first": on}
+        router = router_for(tmp_path / str(on), embedder, engine, docs, evidence=evidence)
+        firsts[on] = [h.chunk.text for h in router.retrieve("shop", question).hits]
+    assert firsts[False][0].startswith("You can freeze")  # the nearest sentence, no price
+    assert firsts[True][0].startswith("A freeze costs £5")
+    assert sorted(firsts[True]) == sorted(firsts[False])  # the same sentences, reordered
 
 
 def test_sentence_score_floor_refuses(tmp_path, embedder, engine, docs_folder):

@@ -1,0 +1,104 @@
+"""The kind of value a question asks for (a time of day, an amount of money, a number), and
+whether a sentence states one.
+
+The answerer quotes evidence sentence [1] nine times in ten. When the nearest sentence cannot
+answer what is asked ("How much does a freeze cost?" -> "You can freeze your membership for up
+to 2 months.", no price in it) and a sentence shown after it can ("A freeze costs £5 per
+month."), that one goes first. This is the answer-type check of classic question answering,
+kept to three kinds that a regular expression tells reliably; "When ...?" asks for a date, a
+time or a condition, and is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
+
+Kind = Literal["clock", "money", "number"]
+T = TypeVar("T")
+
+# What is asked, tried in this order: "How many months do I pay for?" counts months (not money).
+# Only a price asked for is money: "How do I pay my bill?" and "How are fees calculated?" are not.
+_PRICE = r"(fees?|prices?|costs?|charges?|rates?)"
+_ASKS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    # "What time frame ...?" asks no time; "by when" asks for a date or a deadline as often.
+    ("clock", re.compile(
+        r"\bwhat time\b(?! (frame|limit|zone|period|scale))|\b(until|till) when\b"
+        r"|\b(what|which) hours\b"
+    )),
+    ("number", re.compile(r"\bhow (many|long|old|soon|quickly|fast|far|often)\b")),
+    ("money", re.compile(
+        r"\bhow much (is|are|was|were|do|does|did|will|would|should|can|could)\b"
+        rf"|\bwhat('s)?( \S+){{0,5}}? {_PRICE}\b"
+        r"|\bwhat (does|do|did|will|would)\b.* (cost|charge)\b"
+    )),
+    # "How much notice", "how much data", "the minimum age": an amount of something else.
+    ("number", re.compile(r"\bhow much\b|\b(minimum|maximum|what age)\b")),
+)  # fmt: skip
+_WH = re.compile(r"\b(what|which|how|until when|till when)\b")
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred thousand dozen fortnight once twice half daily weekly monthly yearly annually "
+    "immediately"
+)
+# What a sentence states: "3 pm", "10.30 pm", "5 p.m", "noon", "18:00"; "$3.50", "£5", "5 €",
+# "20 EUR", "15%", "free (of charge)"; a figure, a number word or "a month" / "every week".
+_STATES: dict[Kind, re.Pattern[str]] = {
+    "clock": re.compile(
+        r"\b\d{1,2}([:.]\d{2})?\s?(am|pm|a\.m\.?|p\.m\.?)(?!\w)|\b(noon|midday|midnight)\b"
+        r"|\b\d{1,2}:\d{2}\b",
+        re.IGNORECASE,
+    ),
+    "money": re.compile(
+        r"[$£€¥₹]\s?\d|\d\s?([$£€¥₹%]|(eur|usd|gbp|dollars?|pounds?|euros?|cents?|pence|percent)\b)"
+        r"|\b(eur|usd|gbp)\s?\d|\b\d+p\b"
+        # "free of charge", not "feel free to", "free from defects", "gluten-free"
+        r"|(?<![-\w])free\b(?!\s+(to|from|of defects))",
+        re.IGNORECASE,
+    ),
+    "number": re.compile(
+        r"\d|\b(" + "|".join(_NUMBER_WORDS.split()) + r")\b"
+        r"|\b(a|an|per|every|each) (hour|day|week|month|year)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def asks_for(question: str) -> Kind | None:
+    """The kind of value ``question`` asks for, or None.
+
+    Example: ``asks_for("What does a late check-out cost?")`` -> ``"money"``;
+    ``asks_for("Until when can I change my order?")`` -> ``"clock"``
+    """
+    text = question.lower()
+    if not _WH.search(text):
+        return None  # "Does it offer a free trial before the first charge?" asks yes or no
+    return next((kind for kind, pattern in _ASKS if pattern.search(text)), None)
+
+
+def states(kind: Kind, text: str) -> bool:
+    """Whether ``text`` states a value of ``kind``.
+
+    Example: ``states("money", "A freeze costs £5 per month.")`` -> True
+    """
+    if kind not in _STATES:
+        raise ValueError(f"kind: {kind!r} is not one of {sorted(_STATES)}")
+    return _STATES[kind].search(text) is not None
+
+
+def kind_first(question: str, items: Sequence[T], text_of: Callable[[T], str]) -> list[T]:
+    """``items`` (best first) with the first one that states what ``question`` asks for moved
+    to the front, when the first does not; unchanged otherwise.
+
+    Example: ``kind_first("How many guest passes come with Plus?", ["Plus members can bring a
+    guest.", "Plus adds 2 guest passes a month."], str)`` -> the second first.
+    """
+    kind = asks_for(question)
+    if kind is None or not items or states(kind, text_of(items[0])):
+        return list(items)
+    for i, item in enumerate(items):
+        if states(kind, text_of(item)):
+            return [item, *items[:i], *items[i + 1 :]]
+    return list(items)

@@ -1,0 +1,68 @@
+"""The kind of value a question asks for, and the sentence that states one going first."""
+
+from __future__ import annotations
+
+import pytest
+
+from hybrid.answer.expected import asks_for, kind_first, states
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What time do I need to order by for same-day dispatch?", "clock"),
+        ("Until when can I change my order?", "clock"),
+        ("How much does it cost to freeze my membership?", "money"),
+        ("What is the diagnostic fee for an appliance out of warranty?", "money"),
+        ("If I cancel the day before, how much do they keep?", "money"),
+        # A count, though it mentions paying; an amount of something other than money.
+        ("With yearly billing, how many months do I actually pay for?", "number"),
+        ("How much notice do you give before maintenance?", "number"),
+        ("How long is the free trial?", "number"),
+        ("What is the minimum age for an account?", "number"),
+        ("What's the charge for bringing a kayak back late?", "money"),
+        # Yes or no, a date or a condition, a name, a way to pay: no kind.
+        ("Does TallyForge offer a free trial before the first charge?", None),
+        ("Do I keep access until the end of the term if I pay yearly?", None),
+        ("When is the rest of my payment due?", None),
+        ("By when must Extended Care be bought?", None),
+        ("Which courier delivers my parcel?", None),
+        ("How do I pay my bill?", None),
+        ("How are fees calculated?", None),
+        ("Which party pays the costs of arbitration?", None),
+        ("What time frame applies to refunds?", None),
+    ],
+)
+def test_what_a_question_asks_for(question, kind):
+    assert asks_for(question) == kind
+
+
+def test_what_a_sentence_states():
+    assert states("clock", "Check-in is from 3 pm.") and states("clock", "Quiet from 10.30 pm.")
+    assert not states("clock", "Arrive within 3 days.")
+    assert states("money", "It costs £4.95.") and states("money", "We keep 50% of the price.")
+    assert states("money", "Returns are free.") and not states("money", "It takes 2 days.")
+    for price in ("It costs 5 €.", "20 EUR a month", "USD 20", "50p a bag", "free of charge"):
+        assert states("money", price), price
+    for other in ("Feel free to call us.", "Free from defects.", "A gluten-free box."):
+        assert not states("money", other), other
+    assert states("clock", "Open until 5 p.m") and states("clock", "Closes at 18:00.")
+    assert states("number", "Up to six profiles.") and not states("number", "Members only.")
+    assert states("number", "Billed monthly.") and states("number", "Once a year.")
+    with pytest.raises(ValueError, match="kind: 'price'"):
+        states("price", "It costs $5.")  # type: ignore[arg-type]
+
+
+def test_the_first_sentence_that_states_the_kind_goes_first():
+    shown = [
+        "You can freeze your membership for up to 2 months a year.",
+        "Members can freeze online.",
+        "A freeze costs £5 per month and keeps your price.",
+        "A day pass costs £14.",
+    ]
+    question = "How much does it cost to freeze my membership?"
+    assert kind_first(question, shown, str) == [shown[2], shown[0], shown[1], shown[3]]
+    # [1] states a price already, or none does, or nothing is asked for: the order stays.
+    assert kind_first(question, shown[2:], str) == shown[2:]
+    assert kind_first(question, shown[:2], str) == shown[:2]
+    assert kind_first("Can I freeze my membership?", shown, str) == shown
