@@ -141,7 +141,7 @@ class Router:
             best = max(
                 (h.chunk.similarity for h in hits if h.chunk.similarity is not None), default=None
             )
-            score, lead, answered, near = None, 0, True, best
+            score, lead, answered, near = None, 0, True, best  # near: what min_similarity meets
             quotes = route.draft_quotes if kind == "draft" else 0
             gate = bool(quotes) or (ev is not None and ev.require_words)
             if hits and ev is not None and ev.unit == "sentences":
@@ -149,9 +149,8 @@ class Router:
                 hits, score, lead, answered = found.hits, found.score, found.lead, found.answered
                 # A long chunk dilutes the one sentence that answers ("... must be at least 21
                 # years old ..." among a booking page's terms): its sentence may clear the bar.
-                sentence = found.cosine if ev.sentence_bar else None
-                if sentence is not None and (near is None or sentence > near):
-                    near = sentence
+                if ev.sentence_bar and found.cosine is not None:
+                    near = found.cosine if near is None else max(near, found.cosine)
             missing: tuple[str, ...] = ()
             if hits and kind == "answer" and ev is not None and ev.unknown_nouns is not None:
                 searched = [self._retrievers[c] for c in versions]

@@ -67,6 +67,13 @@ def _tagger(name: str):
         return spacy.load(name, exclude=["ner", "lemmatizer"])
 
 
+def _rank(word: str, tagger: str = TAGGER) -> float:
+    """``word``'s frequency rank among spaCy's vectors (0: most frequent); infinite with no
+    vector (rarer than any: a brand, a slip)."""
+    lexeme = _tagger(tagger).vocab[word.lower()]
+    return lexeme.rank if lexeme.has_vector else float("inf")
+
+
 def warm(tagger: str = TAGGER) -> None:
     """Load the tagger now (a server's start), not in the first question's latency."""
     _tagger(tagger)
@@ -88,8 +95,7 @@ def specific_nouns(text: str, tagger: str = TAGGER) -> list[str]:
             continue
         if _named_with(token):
             continue  # "leftover Fernleaf": part of no name, and no noun either
-        lexeme = token.vocab[token.lower_]
-        if not lexeme.has_vector or lexeme.rank >= COMMON_RANK:  # no vector: rarer still
+        if _rank(token.lower_, tagger) >= COMMON_RANK:
             found.setdefault(token.lower_, None)
     return list(found)
 
@@ -115,12 +121,7 @@ def rare(name: str, rank: int = RARE_RANK, tagger: str = TAGGER) -> bool:
 
     Example: ``rare("Acme Outfitters")`` -> True; ``rare("Effective Date")`` -> False
     """
-    vocab = _tagger(tagger).vocab
-    for word in name.lower().split():
-        lexeme = vocab[word]
-        if not lexeme.has_vector or lexeme.rank >= rank:
-            return True
-    return False
+    return any(_rank(word, tagger) >= rank for word in name.split())
 
 
 def _origins(noun: str) -> list[str]:
@@ -159,7 +160,7 @@ def mistyped(noun: str, knows: Callable[[str], bool], tagger: str = TAGGER) -> b
 
     Example: ``mistyped("comany", knows)`` -> True where ``knows("compani")``
     """
-    if _tagger(tagger).vocab[noun].has_vector:
+    if _rank(noun, tagger) != float("inf"):
         return False
     return any(knows(terms[0]) for terms in tokenize(slips(noun)) if terms)
 
