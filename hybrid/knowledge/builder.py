@@ -17,7 +17,7 @@ from hybrid.config import KnowledgeConfig
 from hybrid.knowledge import dense, lexical, store
 from hybrid.knowledge.chunking import Chunk, Chunker
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.loaders import LoadedDocument
+from hybrid.knowledge.loaders import PARSER, LoadedDocument
 
 
 @dataclass
@@ -98,13 +98,17 @@ def _build_version(
     vectors = _vectors_for(new_chunks, db, index, embedder, report, progress)
     index = _drop(db, index, [c.doc_id for c in changes], config)
     next_id = int(meta.get("next_faiss_id", 0))
+    # The settings every document was read with: after a partial update (one upload) under new
+    # ones, the old stay, so the next folder sync still re-reads the rest (sync_folder).
+    everything = set(known) <= {c.doc_id for c in changes}
     ids = np.arange(next_id, next_id + len(new_chunks), dtype=np.int64)
     index = dense.add(index, vectors, ids, config.index)
     now = time.time()
     _insert(db, changes, new_chunks, ids, known, now, report)
     meta.update(
         next_faiss_id=next_id + len(new_chunks),
-        chunking=config.chunking.model_dump(),
+        chunking=config.chunking.model_dump() if everything else meta.get("chunking"),
+        parser=PARSER if everything else meta.get("parser", 1),
         index=config.index.model_dump(),
         synced_at=now,
         created_at=meta.get("created_at", now),

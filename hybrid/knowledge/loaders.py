@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hybrid.config import IngestConfig
+from hybrid.knowledge import tables
 
 SUPPORTED = {
     ".pdf": "pdf",
@@ -21,6 +22,10 @@ SUPPORTED = {
     ".html": "html",
     ".htm": "html",
 }
+
+# The version of the text these parsers give a file; a folder sync re-reads every file of a
+# collection built by another (2: tables' rows as lines, ``tables.py``).
+PARSER = 2
 
 
 class LoadError(ValueError):
@@ -114,7 +119,7 @@ def load_bytes(data: bytes, doc_id: str, config: IngestConfig) -> LoadedDocument
     if kind == "html":
         text, headings = _html_text(data)
     else:
-        text = _decode(data)
+        text = tables.markdown(_decode(data))  # a pipe table's rows as lines (also in .txt)
         headings = _markdown_headings(text) if kind == "markdown" else ()
     if len(text) > config.max_chars:
         raise LoadError(
@@ -253,6 +258,14 @@ def _html_text(data: bytes) -> tuple[str, tuple[tuple[int, str], ...]]:
     from bs4 import BeautifulSoup, Comment, Doctype
 
     soup = BeautifulSoup(data, "html.parser")  # decodes with the declared or sniffed charset
+    for table in soup.find_all("table"):
+        if table.find("table") is None:  # a layout table holding others stays as it is
+            rows = soup.new_tag("div")
+            for line in tables.html_rows(table):
+                paragraph = soup.new_tag("p")
+                paragraph.string = line
+                rows.append(paragraph)
+            table.replace_with(rows)
     text = ""
     headings: list[tuple[int, str]] = []
     stack: list[tuple[int, str]] = []

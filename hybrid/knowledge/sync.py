@@ -14,7 +14,14 @@ from hybrid.errors import Conflict
 from hybrid.knowledge import store
 from hybrid.knowledge.builder import Change, SyncReport, apply_changes
 from hybrid.knowledge.embedder import Embedder
-from hybrid.knowledge.loaders import LoadError, check_doc_id, content_hash, load_bytes, read_file
+from hybrid.knowledge.loaders import (
+    PARSER,
+    LoadError,
+    check_doc_id,
+    content_hash,
+    load_bytes,
+    read_file,
+)
 
 __all__ = [
     "Change",
@@ -72,7 +79,11 @@ def sync_folder(
     with _locked(coll, config):
         known, meta = _manifest(coll)
         origins = _origins(coll)
-        rechunk = bool(meta) and meta.get("chunking") != config.chunking.model_dump()
+        # Read every file again when it would give other chunks: new chunking settings, or a
+        # parser that extracts other text (``loaders.PARSER``; indexes before it say nothing).
+        rechunk = bool(meta) and (
+            meta.get("chunking") != config.chunking.model_dump() or meta.get("parser", 1) != PARSER
+        )
         report = SyncReport(name, dry_run=dry_run)
         changes = []
         for doc_id, path in tqdm(files.items(), desc="reading", disable=not progress, unit="doc"):

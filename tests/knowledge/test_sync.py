@@ -133,6 +133,33 @@ def test_chunking_change_rechunks_everything(tmp_path, docs_folder, embedder):
     )
 
 
+def test_a_newer_parser_rereads_every_document_once(tmp_path, docs_folder, embedder, monkeypatch):
+    config = make_config(tmp_path).knowledge
+    sync_folder("c", docs_folder, config, embedder)
+    # An upgrade whose loaders extract other text (tables as lines, say): same bytes, but
+    # every file is read again, or the index keeps the old text until each file is edited.
+    from hybrid.knowledge import builder, sync
+
+    monkeypatch.setattr(sync, "PARSER", 99)
+    monkeypatch.setattr(builder, "PARSER", 99)
+    assert len(sync_folder("c", docs_folder, config, embedder).updated) == 3
+    assert len(sync_folder("c", docs_folder, config, embedder).unchanged) == 3
+
+
+def test_one_upload_under_new_settings_leaves_the_rest_to_be_reread(
+    tmp_path, docs_folder, embedder
+):
+    sync_folder("c", docs_folder, make_config(tmp_path).knowledge, embedder)
+    smaller = make_config(tmp_path, chunking={"unit": "chars", "size": 80, "overlap": 10})
+    put_document("c", "faq/new.md", b"# FAQ\n\nGift cards never expire.", smaller.knowledge,
+                 embedder)  # fmt: skip
+    # The collection still records the old settings: the folder's files were chunked by them.
+    report = sync_folder("c", docs_folder, smaller.knowledge, embedder)
+    assert len(report.updated) == 3 and report.kept == {"faq/new.md": "api"}
+    texts = [r[0] for r in _snapshot(smaller).db.execute("SELECT text FROM chunks")]
+    assert all(len(t) <= 80 for t in texts)
+
+
 def test_put_and_delete_single_documents(config, docs_folder, embedder):
     sync_folder("c", docs_folder, config.knowledge, embedder)
     report = put_document(

@@ -1,0 +1,99 @@
+"""Tables as sentences: each row of a Markdown or HTML table becomes one line that names its
+columns, so a row found alone (by search, or as an evidence sentence) still says what its
+figures are.
+
+A price list loses its meaning cell by cell: HTML's cells became paragraphs of their own
+("Annual", "$240 per year", "once a year") and a Markdown row ("| Velloway Plus | $14.99 |
+free |") says neither what $14.99 is nor that "Velloway Plus" is a plan. As a line, "Plan:
+Annual, Price: $240 per year, Billed: once a year." answers "How much is the annual plan?"
+and is a sentence the answerer can quote. The header row goes: its words are in every row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import zip_longest
+from typing import Any
+
+# GitHub-flavoured Markdown: a header row, then a delimiter row ("|---|:--:|"), then body rows.
+_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_PIPE = re.compile(r"(?<!\\)\|")  # a cell border; "\|" is a pipe inside a cell
+
+
+def row_sentence(header: Sequence[str], cells: Sequence[str]) -> str:
+    """One table row as a line: "Column: value" for each non-empty cell, in order.
+
+    Example: ``row_sentence(["Plan", "Price"], ["Annual", "$240 per year"])`` ->
+    ``"Plan: Annual, Price: $240 per year."``; without a header the cells are listed.
+    """
+    parts = []
+    for name, cell in zip_longest(header, cells, fillvalue=""):
+        value = " ".join(cell.split()).rstrip(".")
+        if value:
+            name = " ".join(name.split()).rstrip(":")
+            parts.append(f"{name}: {value}" if name else value)
+    return f"{', '.join(parts)}." if parts else ""
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(inner)]
+
+
+def markdown(text: str) -> str:
+    """``text`` with each pipe table (outside code fences) rewritten as one line per body row.
+
+    Example: ``markdown("| Day | Hours |\\n|---|---|\\n| Sat | 9-13 |\\n")`` ->
+    ``"Day: Sat, Hours: 9-13.\\n"``
+    """
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    fenced = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _FENCE.match(line):
+            fenced = not fenced
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        header = _cells(line) if "|" in line and not fenced else []
+        delimits = "|" in following and _DELIMITER.match(following) is not None
+        if not header or not delimits or len(_cells(following)) != len(header):
+            out.append(line)
+            i += 1
+            continue
+        i += 2  # past the header and the delimiter
+        while i < len(lines) and lines[i].strip() and "|" in lines[i]:
+            sentence = row_sentence(header, _cells(lines[i]))
+            if sentence:
+                out.append(sentence + "\n")
+            i += 1
+    return "".join(out)
+
+
+def html_rows(table: Any) -> list[str]:
+    """A BeautifulSoup ``<table>``'s caption and rows as lines (``row_sentence``); the header
+    is its first row when that row is all ``<th>`` or inside ``<thead>`` (and others follow).
+
+    Example: for ``<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Annual</td><td>$240
+    </td></tr></table>`` -> ``["Plan: Annual, Price: $240."]``
+    """
+    lines = []
+    caption = table.find("caption")
+    if caption is not None and caption.get_text(strip=True):
+        lines.append(" ".join(caption.get_text(" ").split()))
+    rows = [
+        (row, [c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])])
+        for row in table.find_all("tr")
+    ]
+    rows = [(row, cells) for row, cells in rows if any(cells)]
+    header: list[str] = []
+    if len(rows) > 1:  # a header row alone is listed as a row
+        first, cells = rows[0]
+        if first.find_parent("thead") is not None or not first.find_all("td"):
+            header, rows = cells, rows[1:]
+    lines += [row_sentence(header, cells) for _, cells in rows]
+    return [line for line in lines if line]
