@@ -5,18 +5,18 @@ The 135M answerer almost never refuses: beside four sentences about TallyForge's
 answers "Is there a TallyForge plan that includes payroll?" from the nearest one. What such a
 question asks about is often one specific noun ("payroll", "wattage", "parking") that no
 document holds. A noun counts as unknown when it is specific (not among the most frequent
-English words: "people", "plan" and "info" are too general to name a missing thing), no
-searched collection holds its stem (the BM25 vocabulary, stemmed as the index is) or the stem
-of the word it is made from ("booker" <- "book", "redelivering" <- "delivering"), it is no
-English word one typing slip from a word the collection holds ("comany" ~ "company"; a real
-word such as "parities" is taken as typed), and no word of the evidence
-sentences is near it in meaning (MiniLM, word to word: "cost" ~ "price"). The tagger reads some
-verbs in questions as nouns ("What does Cinderbox promise?"); the parser gives them away: a noun
-takes no auxiliary ("does"), a verb does. Next to a name it reads a lower-case word as part of
+English words: "people", "plan" and "info" are too general to name a missing thing), no searched
+collection holds its stem (the BM25 vocabulary, stemmed as the index is) or the stem of the word
+it is made from ("booker" <- "book", "redelivering" <- "delivering"), it is no English word one
+typing slip from a word the collection holds ("comany" ~ "company"; a real word such as
+"parities" is taken as typed), and no word of the evidence sentences is near it in meaning
+(MiniLM, word to word: "cost" ~ "price"). The tagger reads some verbs in questions as nouns
+("What does Cinderbox promise?"); the parser gives them away: a noun takes no auxiliary ("does")
+and no particle ("kick in"), a verb does. Next to a name it reads a lower-case word as part of
 the name ("leftover Fernleaf account credit"): such a lower-case word, modifying a capitalised
-name, is no proper noun and, not read as a common noun either, is left alone. The
-vocabulary is the whole collection's, not the scoped documents': questions put in other words
-than the one document's (PolicyQA's) must not be refused.
+name, is no proper noun and, not read as a common noun either, is left alone. The vocabulary is
+the whole collection's, not the scoped documents': questions put in other words than the one
+document's (PolicyQA's) must not be refused.
 
 Example: ``unknown_nouns("Does it include payroll?", knows, ["Plans include invoicing."],
 vectors, 0.8)`` -> ``["payroll"]`` where ``knows("payrol")`` is False.
@@ -91,6 +91,8 @@ def specific_nouns(text: str, tagger: str = TAGGER) -> list[str]:
             continue
         if any(child.dep_ in ("aux", "auxpass") for child in token.children):
             continue  # "does Cinderbox promise": tagged a noun, parsed as the verb it is
+        if token.i + 1 < len(token.doc) and token.doc[token.i + 1].tag_ == "RP":
+            continue  # "does illness cover kick in": a particle follows a verb, not a noun
         if token.lower_ in _META:
             continue
         if _named_with(token):

@@ -29,6 +29,9 @@ def test_specific_nouns_leave_out_common_words_and_other_parts_of_speech():
         "availability", "cinderbox",
     ]  # fmt: skip
     assert specific_nouns("Is the promise of 99% uptime kept?") == ["promise", "uptime"]
+    # Tagged a noun, followed by a particle: the verb of "kick in". A kick is still a noun.
+    assert specific_nouns("When does illness cover kick in on the policy?") == ["illness"]
+    assert specific_nouns("Is a kick scooter allowed?") == ["kick", "scooter"]
 
 
 def test_a_noun_no_document_holds_is_unknown_and_one_they_hold_is_not(embedder):
