@@ -259,9 +259,10 @@ def _html_text(data: bytes) -> tuple[str, tuple[tuple[int, str], ...]]:
 
     soup = BeautifulSoup(data, "html.parser")  # decodes with the declared or sniffed charset
     for table in soup.find_all("table"):
-        if table.find("table") is None:  # a layout table holding others stays as it is
+        lines = tables.html_rows(table)  # None: page layout, read as it is
+        if lines is not None:
             rows = soup.new_tag("div")
-            for line in tables.html_rows(table):
+            for line in lines:
                 paragraph = soup.new_tag("p")
                 paragraph.string = line
                 rows.append(paragraph)

@@ -74,22 +74,39 @@ def markdown(text: str) -> str:
     return "".join(out)
 
 
-def html_rows(table: Any) -> list[str]:
+# What makes a table page layout rather than data: prose or structure in its cells.
+_LAYOUT_TAGS = ["table", "p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"]
+MAX_CELL_WORDS = 60
+
+
+def html_rows(table: Any) -> list[str] | None:
     """A BeautifulSoup ``<table>``'s caption and rows as lines (``row_sentence``); the header
     is its first row when that row is all ``<th>`` or inside ``<thead>`` (and others follow).
+    None for a table that lays out a page (tables, paragraphs or lists inside, a cell of over
+    ``MAX_CELL_WORDS`` words, or one column): its text stays as it was, paragraph by paragraph.
 
     Example: for ``<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Annual</td><td>$240
     </td></tr></table>`` -> ``["Plan: Annual, Price: $240."]``
     """
+    if table.find(_LAYOUT_TAGS) is not None:
+        return None
+    rows = []
+    for row in table.find_all("tr"):
+        cells = []
+        for cell in row.find_all(["th", "td"]):
+            text = cell.get_text(" ", strip=True)
+            span = str(cell.get("colspan", "1"))
+            # A cell spanning columns stands under each of their headers.
+            cells += [text] * (min(int(span), 50) if span.isdigit() and int(span) > 0 else 1)
+        if any(cells):
+            rows.append((row, cells))
+    words = [len(cell.split()) for _, cells in rows for cell in cells]
+    if not rows or max(len(cells) for _, cells in rows) < 2 or max(words) > MAX_CELL_WORDS:
+        return None
     lines = []
     caption = table.find("caption")
     if caption is not None and caption.get_text(strip=True):
         lines.append(" ".join(caption.get_text(" ").split()))
-    rows = [
-        (row, [c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])])
-        for row in table.find_all("tr")
-    ]
-    rows = [(row, cells) for row, cells in rows if any(cells)]
     header: list[str] = []
     if len(rows) > 1:  # a header row alone is listed as a row
         first, cells = rows[0]

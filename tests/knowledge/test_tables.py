@@ -78,6 +78,32 @@ def test_html_tables_become_one_line_per_row_under_their_header():
     assert load_bytes(alone.encode(), "b.html", IngestConfig()).text == "Plan, Price."
 
 
+def test_a_cell_spanning_columns_stands_under_each_header():
+    spans = (
+        "<table><tr><th>Plan</th><th>Monthly</th><th>Yearly</th></tr>"
+        "<tr><td>Basic</td><td colspan='2'>free</td></tr></table>"
+    )
+    text = load_bytes(spans.encode(), "s.html", IngestConfig()).text
+    assert text == "Plan: Basic, Monthly: free, Yearly: free."
+
+
+def test_tables_that_lay_out_prose_stay_paragraphs():
+    long_cell = " ".join(["word"] * 70) + "."
+    pages = [
+        "<table><tr><td>Welcome to our shop.</td></tr><tr><td>We ship daily.</td></tr></table>",
+        f"<table><tr><td>Returns</td><td>{long_cell}</td></tr></table>",
+        "<table><tr><td><p>Returns are free.</p><p>Refunds take 5 days.</p></td>"
+        "<td>Sidebar</td></tr></table>",
+    ]
+    expected = [
+        ["Welcome to our shop.", "We ship daily."],  # one column: a page in a box
+        ["Returns", long_cell],
+        ["Returns are free.", "Refunds take 5 days.", "Sidebar"],
+    ]
+    for page, paragraphs in zip(pages, expected, strict=True):
+        assert load_bytes(page.encode(), "p.html", IngestConfig()).text.split("\n\n") == paragraphs
+
+
 def test_a_layout_table_holding_tables_keeps_its_text_and_the_inner_table_is_read():
     page = (
         "<table><tr><td><p>Welcome to our shop.</p>"
