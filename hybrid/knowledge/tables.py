@@ -16,11 +16,6 @@ from collections.abc import Sequence
 from itertools import zip_longest
 from typing import Any
 
-# GitHub-flavoured Markdown: a header row, then a delimiter row ("|---|:--:|"), then body rows.
-_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_PIPE = re.compile(r"(?<!\\)\|")  # a cell border; "\|" is a pipe inside a cell
-
 
 def row_sentence(header: Sequence[str], cells: Sequence[str]) -> str:
     """One table row as a line: "Column: value" for each non-empty cell, in order.
@@ -37,41 +32,36 @@ def row_sentence(header: Sequence[str], cells: Sequence[str]) -> str:
     return f"{', '.join(parts)}." if parts else ""
 
 
-def _cells(line: str) -> list[str]:
-    inner = line.strip()
-    inner = inner[1:] if inner.startswith("|") else inner
-    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
-    return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(inner)]
-
-
 def markdown(text: str) -> str:
-    """``text`` with each pipe table (outside code fences) rewritten as one line per body row.
+    """``text`` with each pipe table (GitHub-flavoured, as markdown-it-py's table rule finds
+    them: not in code) rewritten as one line per body row.
 
     Example: ``markdown("| Day | Hours |\\n|---|---|\\n| Sat | 9-13 |\\n")`` ->
     ``"Day: Sat, Hours: 9-13.\\n"``
     """
-    lines = text.splitlines(keepends=True)
+    if "|" not in text:
+        return text
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    found: list[tuple[list[int], list[list[str]]]] = []  # (line range, rows: header first)
+    for i, token in enumerate(tokens):
+        if token.type == "table_open" and token.map is not None:
+            found.append((token.map, []))
+        elif token.type == "tr_open" and found:
+            found[-1][1].append([])
+        elif token.type in ("th_open", "td_open") and found:
+            found[-1][1][-1].append(tokens[i + 1].content)  # the cell's inline token
+    if not found:
+        return text
+    lines = re.split(r"\r\n?|\n", text)  # as markdown-it counts lines
     out: list[str] = []
-    fenced = False
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if _FENCE.match(line):
-            fenced = not fenced
-        following = lines[i + 1] if i + 1 < len(lines) else ""
-        header = _cells(line) if "|" in line and not fenced else []
-        delimits = "|" in following and _DELIMITER.match(following) is not None
-        if not header or not delimits or len(_cells(following)) != len(header):
-            out.append(line)
-            i += 1
-            continue
-        i += 2  # past the header and the delimiter
-        while i < len(lines) and lines[i].strip() and "|" in lines[i]:
-            sentence = row_sentence(header, _cells(lines[i]))
-            if sentence:
-                out.append(sentence + "\n")
-            i += 1
-    return "".join(out)
+    done = 0
+    for (start, end), (header, *body) in found:
+        out += lines[done:start]
+        out += [line for line in (row_sentence(header, cells) for cells in body) if line]
+        done = end
+    return "\n".join(out + lines[done:])
 
 
 # What makes a table page layout rather than data: prose or structure in its cells.

@@ -58,6 +58,10 @@ def test_pipe_tables_in_text_files_too_but_not_pipes_that_are_no_table():
     ]
     for text in untouched:
         assert tables.markdown(text) == text
+    # Windows line ends: the rows are found and the lines around them kept.
+    assert tables.markdown("Hours:\r\n\r\n| Day | Hours |\r\n|---|---|\r\n| Sat | 9-13 |\r\n") == (
+        "Hours:\n\nDay: Sat, Hours: 9-13.\n"
+    )
     doc = load_bytes(b"| Day | Hours |\n|---|---|\n| Sun | Closed |\n", "hours.txt", IngestConfig())
     assert doc.text == "Day: Sun, Hours: Closed.\n"
 
