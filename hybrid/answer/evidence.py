@@ -45,6 +45,16 @@ _CAPS = re.compile(r"^[^a-z]*[A-Z]{2}[^a-z]*$")
 # Starts in lower case, past any brackets, quotes and figures in brackets ("(*****%) of").
 _CLOSING = ".!?:;\"')\u201d"  # what a sentence, or a quoted or bracketed one, ends with
 _FRAGMENT = re.compile(r"^(?:[(\[][^)\]]*[)\]]\s*|[\"'\u2018\u201c]\s*)*[a-z]")
+# A sentence that opens with a pronoun or a demonstrative points back at the one before it:
+# "This is called the excess." (after "You pay the first $99 of each claim."), "It is taken
+# from your refund.", "After that, each replacement card costs EUR 7.". "This Agreement",
+# "That Section": a defined term, not a pointer.
+_ANAPHOR = re.compile(
+    r"^(?:It|Its|They|Their|These|Those|Such|(?:This|That)(?!\s+[A-Z])"
+    r"|(?:After|Before|Beyond|Besides|Apart\s+from|Except\s+for|Other\s+than|Instead\s+of"
+    r"|In|For|Under|Within|During|Until|Unlike|On\s+top\s+of)\s+(?:that|this|these|those|it|them)"
+    r"|Otherwise|If\s+so|If\s+not)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -59,22 +69,37 @@ class Scored:
     title: str = ""  # the section title it is scored and shown with (``_pieces``)
 
 
+class Piece(NamedTuple):
+    """A sentence of a chunk, the section title it is scored and shown with, and, where it
+    took in the sentence after it that points back ("It costs $29."), its first sentence."""
+
+    sentence: SearchResult
+    title: str
+    first: str = ""
+
+
 def split(chunk: SearchResult) -> list[SearchResult]:
     """The chunk's sentences, each a ``SearchResult`` of the same chunk with its own offsets.
 
     Example: ``[s.text for s in split(hit)] == ["Returns are free.", "Refunds take 5 days."]``
     """
-    return [sentence for sentence, _ in _pieces(chunk)]
+    return [piece.sentence for piece in _pieces(chunk)]
 
 
-def _pieces(chunk: SearchResult) -> list[tuple[SearchResult, str]]:
+def _pieces(chunk: SearchResult, anaphora: bool = False) -> list[Piece]:
     """``split``'s sentences, each with the title of its PDF or text section where it is the
     section's first sentence ("" elsewhere). The sentence (its text, offsets and quote) no
     longer starts with the title, but it is scored and shown to the answerer with it: "Extended
     Care Extended Care adds 3 years ...", as when lines joined them. Shown alone, the sentence
     lost the answerer the title's words ("Phones on instalments"): KB held-out fact match 0.855
-    -> 0.826, and 0.812 retrained on such prompts (docs/answers.md, "Section titles")."""
-    out: list[tuple[SearchResult, str]] = []
+    -> 0.826, and 0.812 retrained on such prompts (docs/answers.md, "Section titles").
+
+    With ``anaphora``, a sentence that opens with a pronoun or a demonstrative ("This is called
+    the excess.") is one piece with the sentence before it in its paragraph ("You pay the first
+    $99 of each claim. This is called the excess."): alone, it answers "What is the excess?"
+    without the figure (``_ANAPHOR``)."""
+    out: list[Piece] = []
+    kept = -1  # where the last piece kept starts in ``text`` (-1: the last piece was dropped)
     title = ""  # the section title(s) just above the next sentence, when a line joined them
     start = 0
     text = _unwrap(chunk.text)  # same length: offsets still index the chunk
@@ -112,6 +137,7 @@ def _pieces(chunk: SearchResult) -> list[tuple[SearchResult, str]]:
             item = bool(_BULLET.match(following[0].strip())) or _heading(following[0])
             glued = _NUMBERED.sub("", line.strip(), count=1)
             title = f"{title} {glued}".strip() if joined and not item else ""
+            kept = -1
         elif (
             len(body.split()) >= MIN_WORDS
             and not body.startswith("#")
@@ -120,12 +146,31 @@ def _pieces(chunk: SearchResult) -> list[tuple[SearchResult, str]]:
         ):
             offset = chunk.char_start + start + lead
             sentence = replace(chunk, text=body, char_start=offset, char_end=offset + len(body))
-            out.append((sentence, title))
+            if anaphora and _points_back(text, kept, start, body, bullet is not None):
+                before = out[-1]
+                whole = " ".join(text[kept : start + lead + len(body)].split())
+                joined_to = replace(before.sentence, text=whole, char_end=offset + len(body))
+                out[-1] = Piece(joined_to, before.title, before.first or before.sentence.text)
+            else:
+                out.append(Piece(sentence, title))
+                kept = start + lead
             title = ""
         else:
             title = ""
+            kept = -1
         start = match.end() if match else len(text)
     return out
+
+
+def _points_back(text: str, kept: int, start: int, body: str, bullet: bool) -> bool:
+    """Whether the sentence ``body`` (at ``start`` in ``text``) points back at the piece kept
+    just before it (at ``kept``): it opens with a pronoun or a demonstrative, is no list item,
+    and follows in the same paragraph (a wrapped line, not a blank one), the two within
+    ``MAX_CHARS``."""
+    if kept < 0 or bullet or not _ANAPHOR.match(body):
+        return False
+    gap = text[kept:start]
+    return "\n\n" not in gap and len(gap) + len(body) <= MAX_CHARS
 
 
 def without_titles(answer: str, shown: Sequence[tuple[str, str]]) -> str:
@@ -236,6 +281,7 @@ def select(
     lexical_weight: float,
     chunk_weight: float = 0.0,
     chunk_scores: Sequence[float] | None = None,
+    anaphora: bool = False,
 ) -> list[Scored]:
     """The ``k`` sentences of ``chunks`` that best match the question, best first.
 
@@ -243,6 +289,9 @@ def select(
     words found in the sentence + ``chunk_weight`` x the sentence's chunk score (e.g. its
     cosine to the question: a sentence such as "It lasts two years." is only as relevant as
     its context). Sentences repeated by overlapping chunks count once, with their best chunk.
+    ``anaphora``: a sentence opening with "This" or "It" is one candidate with the one before
+    it (``_pieces``), scored as the better of the two together and the first alone: "It is
+    doubled if the vehicle blocks a footpath." may say nothing that was asked.
     ``question_vector`` is (dim,) or (1, dim), L2-normalised like ``embed``'s output.
     """
     seen: dict[str, int] = {}
@@ -250,26 +299,35 @@ def select(
     titles: list[str] = []
     scored_as: list[str] = []  # the text each candidate is scored by: title and sentence
     prior: list[float] = []
+    firsts: dict[int, str] = {}  # candidate -> its first sentence, where it took in the next
     for i, chunk in enumerate(chunks):
         context = chunk_scores[i] if chunk_scores is not None else 0.0
-        for sentence, title in _pieces(chunk):
+        for sentence, title, first in _pieces(chunk, anaphora):
             key = " ".join(sentence.text.lower().split())
             if key in seen:
                 prior[seen[key]] = max(prior[seen[key]], context)
                 continue
             seen[key] = len(candidates)
+            if first:
+                firsts[len(candidates)] = f"{title} {first}" if title else first
             candidates.append(sentence)
             titles.append(title)
             scored_as.append(f"{title} {sentence.text}" if title else sentence.text)
             prior.append(context)
     if not candidates:
         return []
-    vectors = embed(scored_as)  # (candidates, dim)
+    n, alone = len(candidates), list(firsts)
+    vectors = embed(scored_as + list(firsts.values()))  # (candidates + firsts, dim)
     cosine = vectors @ np.asarray(question_vector, dtype=vectors.dtype).reshape(-1)
     words = set(tokenize([question])[0])
-    found = tokenize(scored_as)
+    found = tokenize(scored_as + list(firsts.values()))
     lexical = [len(words & set(w)) / len(words) if words else 0.0 for w in found]
-    scores = cosine + lexical_weight * np.asarray(lexical) + chunk_weight * np.asarray(prior)
+    context = np.asarray(prior + [prior[i] for i in alone])
+    every = cosine + lexical_weight * np.asarray(lexical) + chunk_weight * context
+    scores = every[:n].copy()
+    for j, i in enumerate(alone, start=n):  # a first sentence that scores better stands for both
+        if every[j] > scores[i]:
+            scores[i], vectors[i] = every[j], vectors[j]
     order = np.argsort(-scores, kind="stable")[:k]
     return [
         Scored(candidates[i], vectors[i], float(scores[i]), frozenset(found[i]), titles[i])
@@ -344,6 +402,7 @@ def sentence_hits(
         ev.lexical_weight,
         ev.chunk_weight,
         context,
+        ev.anaphora,
     )
     found = leads(question, ranked, max(quotes, 1)) if gate else []
     first = found[:quotes]

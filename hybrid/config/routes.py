@@ -98,6 +98,9 @@ class EvidenceConfig(Strict):
     # The route's min_similarity is met by the best shown sentence as well as by the best chunk
     # (a long chunk dilutes the one sentence that answers). False: by the chunk alone.
     sentence_bar: bool = True
+    # A sentence opening with a pronoun or a demonstrative ("This is called the excess.") is
+    # read with the sentence before it, which holds what it points at (evidence._pieces).
+    anaphora: bool = True
 
 
 class RouteConfig(Strict):

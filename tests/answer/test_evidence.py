@@ -101,7 +101,7 @@ def test_section_titles_stand_apart_from_their_first_sentence():
         assert PDF_PAGE[piece.char_start - 100 : piece.char_end - 100].split() == piece.text.split()
     # Ranked as before titles stood apart (the answerer was trained on that ranking): a section's
     # first sentence is scored with its title in front; a list title is not glued to an item.
-    titles = [title for _, title in evidence._pieces(chunk(PDF_PAGE))]
+    titles = [piece.title for piece in evidence._pieces(chunk(PDF_PAGE))]
     assert titles == [
         "KettleWorks Appliances - Warranty and Repair Policy",
         "Extended Care",
@@ -160,6 +160,60 @@ def test_a_chunk_that_starts_mid_sentence_drops_the_fragment():
         "Royalties are due monthly.",
         "30 days after notice, the licence ends for good.",
     ]
+
+
+POINTING = (
+    "EXCESS AND CO-PAYMENT\nYou pay the first $99 of each claim. This is called the excess. You\n"
+    "can choose a higher excess of $250.\nIt lowers your premium.\n\nThey are sent by post.\n"
+    "- Its own list item.\nYour first card is free. After  that, each card costs EUR 7.\n"
+    "This Agreement is governed by the laws of Nevada."
+)
+
+
+def test_a_sentence_that_points_back_is_read_with_the_one_before_it():
+    pieces = evidence._pieces(chunk(POINTING), anaphora=True)
+    assert [p.sentence.text for p in pieces] == [
+        "You pay the first $99 of each claim. This is called the excess.",
+        # a wrapped line (text files, PDFs) is the same paragraph
+        "You can choose a higher excess of $250. It lowers your premium.",
+        "They are sent by post.",  # after a blank line: nothing to point back at
+        "Its own list item.",  # a list item stands alone
+        "Your first card is free. After that, each card costs EUR 7.",  # "after that" points too
+        "This Agreement is governed by the laws of Nevada.",  # a defined term, no pointer
+    ]
+    assert [p.first for p in pieces] == [
+        "You pay the first $99 of each claim.",
+        "You can choose a higher excess of $250.",
+        "",
+        "",
+        "Your first card is free.",
+        "",
+    ]
+    for piece in pieces:  # offsets span both sentences
+        span = POINTING[piece.sentence.char_start - 100 : piece.sentence.char_end - 100]
+        assert span.split() == piece.sentence.text.split()
+    # Without it (and always in ``split``, which verification aligns answers against) each
+    # sentence stands alone.
+    assert "This is called the excess." in [p.text for p in evidence.split(chunk(POINTING))]
+
+
+def test_a_joined_piece_scores_as_its_better_half(embedder):
+    text = (
+        "If you end a trip outside a parking zone, we charge a relocation fee of $25. This fee "
+        "is doubled if the vehicle blocks a footpath, a ramp or a doorway."
+    )
+    question = "What is the relocation fee for ending a trip outside a parking zone?"
+    vector = embedder.embed_query(question)
+    [joined] = evidence.select(
+        question, vector, [chunk(text)], embedder.embed, 3, 0.3, anaphora=True
+    )
+    first = "If you end a trip outside a parking zone, we charge a relocation fee of $25."
+    [alone] = evidence.select(question, vector, [chunk(first)], embedder.embed, 3, 0.3)
+    whole, half = embedder.embed([text, first]) @ vector.reshape(-1)
+    assert whole < half - 0.02  # the second sentence dilutes the match
+    assert joined.sentence.text == text  # shown whole ...
+    assert joined.score == pytest.approx(alone.score, abs=2e-3)  # ... scored as its first half
+    assert float(joined.vector @ vector.reshape(-1)) == pytest.approx(half, abs=2e-3)
 
 
 def test_select_ranks_by_the_question_and_drops_repeats(embedder):
