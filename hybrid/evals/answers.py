@@ -53,6 +53,7 @@ class Outcome:
     generated: bool  # False: the route refused before calling the model
     gold_chunks: frozenset[str] = frozenset()  # chunks holding the gold span (SQuAD-style sets)
     overruled: Overruled | None = None  # what a check changed (Answer.overruled)
+    said: str = ""  # what the model wrote, before the checks ("" when it was not asked)
 
 
 def parse_arms(text: str) -> tuple[str, ...]:
@@ -118,6 +119,7 @@ def ask(router: Router, arm: str, qa: QA, timeout: float) -> Outcome:
         completion_tokens,
         not comp.refused,
         overruled=answer.overruled,
+        said=text,
     )
 
 
@@ -303,6 +305,7 @@ def write_outputs(result: GridResult, outcomes: list[Outcome], output: Path) -> 
                 "answer": o.text,
                 "refused": o.refused,
                 "overruled": o.overruled,
+                "said": o.said,  # the model's own words, before the checks overruled any
                 "cited": [
                     {
                         "document": c.doc_id,

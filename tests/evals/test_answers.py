@@ -89,7 +89,10 @@ def test_grid_runs_every_arm_through_the_route(
     assert [p.suffix for p in written] == [".json", ".jsonl", ".png"]
     assert read(GridResult, written[0]) == result
     rows = [json.loads(line) for line in written[1].read_text().splitlines()]
-    assert len(rows) == 12 and {"overruled", "scope", "cited"} <= set(rows[0])
+    assert len(rows) == 12 and {"overruled", "said", "scope", "cited"} <= set(rows[0])
+    # What the model wrote before the checks; nothing where the route refused before asking it.
+    assert [r["said"] for r in rows] == [o.said for o in outcomes]
+    assert all(o.said == "" for o in outcomes if not o.generated) and any(o.said for o in rag)
     assert written[2].read_bytes()[:4] == b"\x89PNG"
 
 
