@@ -122,17 +122,22 @@ def better_quote(
 
 
 def on_topic(
-    asked: np.ndarray, answer: np.ndarray, first: np.ndarray, threshold: float
+    asked: np.ndarray,
+    answer: np.ndarray,
+    first: np.ndarray,
+    threshold: float,
+    asks_back: bool = False,
 ) -> Literal["answer", "first", "refuse"]:
     """Whether an answer addresses the question (``verify.min_relevance``), from unit vectors
     (dim,) of the question (``asked``), the ``answer`` and evidence sentence [1] (``first``):
     "answer" when its cosine to the question reaches ``threshold``; else "first" when [1]'s
-    does, else "refuse".
+    does, else "refuse". An answer that ``asks_back`` (the question, repeated: cosine near 1)
+    answers nothing, whatever its cosine.
 
     Example: for "Can I freeze my gym membership while I travel?", the answer "Towels can be
     rented at the front desk for $2." (cosine 0.21) and [1] "You can freeze your membership for
     up to 3 months a year." (0.58), ``on_topic(q, a, f, 0.43)`` -> "first".
     """
-    if float(answer @ asked) >= threshold:
+    if not asks_back and float(answer @ asked) >= threshold:
         return "answer"
     return "first" if float(first @ asked) >= threshold else "refuse"

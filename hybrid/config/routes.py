@@ -44,10 +44,12 @@ class VerifyConfig(Strict):
     # (5 by a sentence stating the fact) and neither of its 2 right refusals. None: refusals stand.
     refusal_coverage: float | None = Field(0.75, ge=0, le=1)
     # A quote is checked too: when the answer quotes sentence [k > 1] verbatim and sentence [1]
-    # covers the question's words better by at least this margin, the answer quotes [1]. Chosen
-    # on the KB training questions: at 0.1 it switched 11 of the answerer's 18 quotes of [k],
-    # 8 to the sentence stating the fact, 1 away from it. None: the model's choice stands.
-    quote_margin: float | None = Field(0.1, ge=0, le=1)
+    # covers the question's words better by at least this margin, the answer quotes [1]. First
+    # chosen on the KB training questions (0.1: 11 of 18 quotes of [k] switched, 8 to the
+    # sentence stating the fact, 1 away from it); 0.05 since [1] is ranked better: of 36 quotes
+    # of [k] over the four KB splits, [1] held the fact 27 times, [k] 3 (docs/answers.md).
+    # None: the model's choice stands.
+    quote_margin: float | None = Field(0.05, ge=0, le=1)
     # An answer is checked against the question last: when its cosine to the question (the
     # embedder's, whole answer) is below this, it does not address what was asked. Sentence [1]
     # replaces it when that one is at least this near, else the route refuses. The shipped

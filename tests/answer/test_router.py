@@ -592,6 +592,23 @@ def test_a_quote_of_a_later_sentence_gives_way_to_one_that_covers_the_question(
     assert off.finish(off.compose("shop", user(REFUND)), f"{second} [2]").overruled is None
 
 
+def test_a_quote_of_a_two_sentence_source_is_still_a_quote(tmp_path, embedder, engine):
+    gym = (
+        "# Membership\n\nA membership freeze costs 5 pounds per month. It can last up to 3 "
+        "months.\n\nTowels can be rented at the front desk. They cost 2 pounds each.\n"
+    )
+    docs = write_docs(tmp_path / "gym", {"gym.md": gym})
+    router = checked(tmp_path / "r", embedder, engine, docs, {}, min_similarity=-1,
+                     unknown_nouns=None)  # fmt: skip
+    comp = router.compose("shop", user("How much does a membership freeze cost?"))
+    first, second = (s.chunk.text for s in comp.sources)
+    assert first == "A membership freeze costs 5 pounds per month. It can last up to 3 months."
+    assert second == "Towels can be rented at the front desk. They cost 2 pounds each."
+    # Both sentences of [2], verbatim: one quote of the wrong source, so [1] answers instead.
+    switched = router.finish(comp, f"{second} [2]")
+    assert switched.overruled == "choice" and switched.text == f"{first} [1]"
+
+
 def test_an_answer_that_does_not_address_the_question_is_replaced_or_refused(
     tmp_path, embedder, engine, docs_folder
 ):
@@ -607,6 +624,9 @@ def test_an_answer_that_does_not_address_the_question_is_replaced_or_refused(
     assert moved.overruled == "off-topic" and not moved.refused
     assert moved.text == "Sale items can be returned within 14 days. [1]"
     assert moved.citations[0]["verified"]
+    # The question asked back (cosine near 1) is no answer either.
+    back = router.finish(comp, REFUND)
+    assert back.overruled == "off-topic" and back.text == moved.text
     # Nothing the shop's documents say is near this question: the route refuses.
     gift = router.compose("shop", user("Do you sell gift wrapping for birthdays?"))
     first = gift.sources[0].chunk.text
@@ -624,3 +644,25 @@ def test_an_answer_that_does_not_address_the_question_is_replaced_or_refused(
     off = routed("off")  # min_relevance: None unless set
     said = off.finish(off.compose("shop", user(REFUND)), "Our office dog is called Biscuit [2].")
     assert said.overruled is None and "Biscuit" in said.text
+
+
+def test_an_answer_is_judged_on_topic_without_the_company_the_question_names(
+    tmp_path, embedder, engine
+):
+    fares = (
+        "# Zelvora Coachlines fares\n\nChildren under 4 travel free on a lap. Passengers aged 65 "
+        "or over get 20% off every ticket type, including Saver. Students pay 10% less.\n"
+    )
+    docs = write_docs(tmp_path / "fares", {"zelvora-coachlines-fares.md": fares})
+    verify = {"min_relevance": 0.43}
+    router = checked(tmp_path / "r", embedder, engine, docs, verify, unknown_nouns=None)
+    question = "Is there a senior discount on Zelvora Coachlines for people over 65?"
+    answer = "Passengers aged 65 or over get 20% off every ticket type, including Saver."
+    # With the company's name the question is 0.39 from its answer, under the bar ...
+    named = float(embedder.embed([answer])[0] @ embedder.embed_query(question).reshape(-1))
+    assert named < 0.43
+    comp = router.compose("shop", user(question))
+    assert comp.sources[0].chunk.text == answer
+    # ... without it (as the evidence was scored), 0.46: the answer addresses the question.
+    said = router.finish(comp, f"{answer} [1]")
+    assert said.overruled is None and not said.refused and said.citations[0]["verified"]
