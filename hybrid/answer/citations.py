@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hybrid.answer import claims, evidence
+from hybrid.answer import claims
+from hybrid.answer.sentences import split
 from hybrid.answer.types import Citation, EvidenceRef
 from hybrid.config import VerifyConfig
 from hybrid.knowledge.search import SearchResult
@@ -164,7 +165,7 @@ def sentences_of(sources: Sequence[SearchResult]) -> list[tuple[int, SearchResul
     split (a heading, "Yes.") is its own sentence."""
     out = []
     for n, source in enumerate(sources, start=1):
-        for sentence in evidence.split(source) or [source]:
+        for sentence in split(source) or [source]:
             out.append((n, sentence))
     return out
 

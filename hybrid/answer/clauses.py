@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybrid.answer import claims
-from hybrid.answer.evidence import split
+from hybrid.answer.sentences import split
 from hybrid.config import ClausesConfig, VerifyConfig
 from hybrid.knowledge.embedder import Embedder
 from hybrid.knowledge.loaders import LoadedDocument

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from hybrid.answer import citations, claims, coverage, evidence
+from hybrid.answer import citations, claims, coverage, sentences
 from hybrid.answer.naming import without_names
 from hybrid.answer.types import Answer, Composition, Overruled
 from hybrid.config import RouteConfig
@@ -45,7 +45,7 @@ class Finisher:
             return Answer(comp.refusal, (), 0, True)
         chunks, verify = [src.chunk for src in comp.sources], route.verify
         text = citations.without_source_labels(text, [c.doc_id for c in chunks])
-        text = evidence.without_titles(text, [(s.title, s.chunk.text) for s in comp.sources])
+        text = sentences.without_titles(text, [(s.title, s.chunk.text) for s in comp.sources])
         first = f"{chunks[0].text} [1]" if chunks else ""
         overruled: Overruled | None = None
         if comp.question and chunks and verify.refusal_coverage is not None:
@@ -85,17 +85,15 @@ class Finisher:
             # aged 65 or over get 20% off" (0.46 without), under the bar.
             names = sorted({c.doc_id for c in chunks})
             texts = [without_names(t, names) for t in (comp.question, said, chunks[0].text)]
+            one = comp.sources[0]
+            renamed = texts[2] != chunks[0].text  # [1] names the company: embedded again
+            documents = [texts[1], f"{one.title} {texts[2]}".strip()][: 1 + renamed]
             with self._lock:  # the question's and sentence [1]'s vectors are at hand
+                asked = comp.query_vector
                 if texts[0] != comp.question:
                     asked = self.embedder.embed_query(texts[0]).reshape(-1)
-                else:
-                    asked = comp.query_vector
-                answer = self.embedder.embed([texts[1]])[0]
-                one = comp.sources[0]
-                if texts[2] != chunks[0].text:  # [1] names the company: embedded again
-                    one_vector = self.embedder.embed([f"{one.title} {texts[2]}".strip()])[0]
-                else:
-                    one_vector = one.vector
+                vectors = self.embedder.embed(documents)  # (1 or 2, dim): answer, [1]
+            answer, one_vector = vectors[0], vectors[1] if renamed else one.vector
             # "If you remove people from my plan ..., do I get money back?": the question back.
             back = said.rstrip().endswith("?")
             topic = coverage.on_topic(asked, answer, one_vector, verify.min_relevance, back)

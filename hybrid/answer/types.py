@@ -33,7 +33,7 @@ class Hit:
     chunk: SearchResult
     vector: np.ndarray | None = None
     # A PDF or text section's title, shown before its first sentence in the prompt (the
-    # answerer was trained so) and taken out of the answer's quote (``evidence.without_titles``).
+    # answerer was trained so) and taken out of the answer's quote (``sentences.without_titles``).
     title: str = ""
 
 

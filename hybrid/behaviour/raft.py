@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from hybrid.answer import evidence
+from hybrid.answer import sentences
 from hybrid.answer.router import Hit, Retrieved, Router
 from hybrid.behaviour.data import Example, Message
 from hybrid.config import HybridConfig, RaftConfig, RaftSource
@@ -86,7 +86,7 @@ def oracle_sentences(router: Router, collection: str, qa: QA) -> list[SearchResu
     chunks = retriever.overlapping(qa.documents[0], spans)
     found: dict[str, SearchResult] = {}
     for chunk in chunks:
-        for sentence in evidence.split(chunk):
+        for sentence in sentences.split(chunk):
             if holds_answer(sentence, qa):
                 found.setdefault(normalise(sentence.text), sentence)
     return list(found.values())

@@ -101,7 +101,7 @@ class EvidenceConfig(Strict):
     # (a long chunk dilutes the one sentence that answers). False: by the chunk alone.
     sentence_bar: bool = True
     # A sentence opening with a pronoun or a demonstrative ("This is called the excess.") is
-    # read with the sentence before it, which holds what it points at (evidence._pieces).
+    # read with the sentence before it, which holds what it points at (answer.sentences).
     anaphora: bool = True
 
 

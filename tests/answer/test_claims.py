@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid.answer import claims, evidence
+from hybrid.answer import claims
 from hybrid.answer.figures import figures
+from hybrid.answer.sentences import split
 from hybrid.config import HybridConfig, VerifyConfig
 from hybrid.knowledge.loaders import load_bytes, read_file
 from hybrid.knowledge.search import SearchResult
@@ -37,7 +38,7 @@ def documents(embedder) -> dict[tuple[Path, str], tuple[list[SearchResult], np.n
         for path in sorted((folder / "docs").iterdir()):
             text = load_bytes(read_file(path, ingest), path.name, ingest).text
             whole = SearchResult(1, 1.0, "c", path.name, text, None, None, "", 0, len(text))
-            sentences = evidence.split(whole)
+            sentences = split(whole)
             out[folder, path.name] = (sentences, embedder.embed([s.text for s in sentences]))
     return out
 

@@ -96,7 +96,7 @@ def test_real_contracts_page_filter_and_provenance(tmp_path, embedder):
 
 def test_a_sentence_is_cited_on_its_own_page(tmp_path, embedder):
     """A chunk across a page break keeps its range; each of its sentences gets its own page."""
-    from hybrid.answer import evidence
+    from hybrid.answer import sentences
     from hybrid.knowledge.loaders import load_bytes
     from hybrid.knowledge.search import Retriever
     from hybrid.knowledge.sync import sync_folder
@@ -118,7 +118,7 @@ def test_a_sentence_is_cited_on_its_own_page(tmp_path, embedder):
     ]
     assert across, "the fixture PDF should have a chunk across its page break"
     pages = set()
-    for sentence in evidence.split(across[0]):
+    for sentence in sentences.split(across[0]):
         pinned = retriever.pinpoint(sentence)
         expected = 1 + sum(s <= sentence.char_start for s in starts[1:])
         assert pinned.page_start == pinned.page_end == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hybrid.answer import evidence
+from hybrid.answer import evidence, sentences
 from hybrid.config import IngestConfig
 from hybrid.knowledge import tables
 from hybrid.knowledge.loaders import load_bytes
@@ -121,7 +121,7 @@ def test_a_layout_table_holding_tables_keeps_its_text_and_the_inner_table_is_rea
 def test_a_row_is_one_evidence_sentence_that_answers_a_question_about_it(embedder):
     text = load_bytes(PRICES_HTML.encode(), "plans.html", IngestConfig()).text
     chunk = SearchResult(1, 0.5, "c1", "plans.html", text, None, None, "Plans", 0, len(text))
-    pieces = [p.text for p in evidence.split(chunk)]
+    pieces = [p.text for p in sentences.split(chunk)]
     assert "Plan: Annual, Price: $240 per year, Billed: once a year." in pieces
     question = "How much is the annual plan?"
     ranked = evidence.select(
