@@ -29,6 +29,7 @@ _BOUNDARY = re.compile(
 )
 _QUOTES = "\"'\u201c\u201d"
 _LEADING = re.compile(r"^(?:\s*" + CITATION.pattern + r")+")
+_MIN_COPY_WORDS = 5  # a copy this long names its source (recite)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,33 @@ def keep(parsed: Parsed, wanted: Callable[[Sentence], bool]) -> Parsed:
     if len(kept) == len(parsed.sentences):
         return parsed
     return Parsed(" ".join(render(s) for s in kept), tuple(kept), parsed.removed)
+
+
+def recite(parsed: Parsed, sources: Sequence[SearchResult]) -> Parsed:
+    """The answer with each cited sentence that copies a source it does not cite, word for
+    word, cited to that source. The answerer sometimes quotes sentence [4] and writes [3];
+    aligned inside [3] only, a true sentence of the documents reads as contradicted. A copy of
+    a few words ("Yes.", "Fees apply.") proves nothing and keeps its citation.
+
+    Example: ``recite(parse("Delivery costs 5.95 EUR per order. [1]", 2), hits).text`` is
+    ``"Delivery costs 5.95 EUR per order. [2]"`` when only ``hits[1]`` holds that sentence.
+    """
+    keys = [_key(source.text) for source in sources]
+    out, changed = [], False
+    for sentence in parsed.sentences:
+        key = _key(sentence.text)
+        holders = [n for n, text in enumerate(keys, start=1) if key in text]
+        if (
+            sentence.cited
+            and len(key.split()) >= _MIN_COPY_WORDS
+            and holders
+            and not set(sentence.cited) & set(holders)
+        ):
+            sentence, changed = Sentence(sentence.text, (holders[0],)), True
+        out.append(sentence)
+    if not changed:
+        return parsed
+    return Parsed(" ".join(render(s) for s in out), tuple(out), parsed.removed)
 
 
 def _key(text: str) -> str:

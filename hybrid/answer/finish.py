@@ -57,6 +57,7 @@ class Finisher:
             quoted = [f'"{s.chunk.text}" [{s.n}]' for s in comp.sources[: comp.lead]]
             text = "\n".join([*quoted, text])
         parsed = citations.without_repeats(citations.parse(text, len(comp.sources)))
+        parsed = citations.recite(parsed, chunks)  # a copy of [4] that says [3] cites [4]
         refusal = route.refusal.lower().rstrip(".")
         if comp.lead:  # it found what was asked: a refusal after the quotes is no point
             parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())

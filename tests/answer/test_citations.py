@@ -5,6 +5,7 @@ from __future__ import annotations
 from hybrid.answer.citations import (
     keep,
     parse,
+    recite,
     verify,
     without_repeats,
     without_source_labels,
@@ -114,3 +115,24 @@ def test_source_labels_copied_from_the_prompt_leave_the_answer():
     kept = "Fees (VAT included) are listed in (other.md)."
     assert without_source_labels(kept, docs) == kept
     assert without_source_labels(copied, []) == copied
+
+
+def test_a_copy_of_another_source_is_cited_to_it(embedder):
+    hits = _hits(CHUNKS)
+    copied = parse(f"{CHUNKS[1]} [1]", 2)  # the model copied [2] and wrote [1]
+    before = verify(copied, hits, embedder.embed, VerifyConfig())
+    assert (before[0].n, before[0].verified) == (1, False)
+    recited = recite(copied, hits)
+    assert recited.text == f"{CHUNKS[1]} [2]" and recited.sentences[0].cited == (2,)
+    [check] = verify(recited, hits, embedder.embed, VerifyConfig())
+    assert (check.n, check.label) == (2, "quoted")
+    # Left as they are: a copy of a source it cites (with another), its own words, a short copy
+    # ("Standard delivery takes 3-5" is in [2] too, but proves nothing), and an uncited copy.
+    for text in (
+        f"{CHUNKS[1]} [1, 2]",
+        "Delivery is cheap. [1]",
+        "Standard delivery takes 3-5 [1]",
+        CHUNKS[1],
+    ):
+        parsed = parse(text, 2)
+        assert recite(parsed, hits) is parsed, text
