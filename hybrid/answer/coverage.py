@@ -121,13 +121,16 @@ def better_quote(
     return ahead - coverage(question, chosen.text, vectors, names) >= margin
 
 
+Topic = Literal["answer", "first", "refuse"]  # what on_topic makes of an answer
+
+
 def on_topic(
     asked: np.ndarray,
     answer: np.ndarray,
     first: np.ndarray,
     threshold: float,
     asks_back: bool = False,
-) -> Literal["answer", "first", "refuse"]:
+) -> Topic:
     """Whether an answer addresses the question (``verify.min_relevance``), from unit vectors
     (dim,) of the question (``asked``), the ``answer`` and evidence sentence [1] (``first``):
     "answer" when its cosine to the question reaches ``threshold``; else "first" when [1]'s

@@ -98,6 +98,9 @@ class Finisher:
             # "If you remove people from my plan ..., do I get money back?": the question back.
             back = said.rstrip().endswith("?")
             topic = coverage.on_topic(asked, answer, one_vector, verify.min_relevance, back)
+            if topic != "answer" and verify.relevance_coverage is not None:
+                topic = self._covered(comp.question, said, chunks[0].text, names, topic, back,
+                                      verify.relevance_coverage)  # fmt: skip
             if topic == "refuse":
                 return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
             if topic == "first" and overruled is None and not (quote and quote.n == 1):
@@ -152,6 +155,26 @@ class Finisher:
             else c
             for c in checks
         ]
+
+    def _covered(
+        self,
+        question: str,
+        said: str,
+        first: str,
+        names: list[str],
+        topic: coverage.Topic,
+        asks_back: bool,
+        bar: float,
+    ) -> coverage.Topic:
+        """``topic`` ("first" or "refuse", by cosine) again, by the question's words: the answer,
+        else sentence [1], addresses it when it covers them at least ``bar``
+        (``verify.relevance_coverage``)."""
+        with self._lock:  # the word vectors call the embedder
+            if not asks_back and coverage.coverage(question, said, self._words, names) >= bar:
+                return "answer"
+            if topic == "refuse" and coverage.coverage(question, first, self._words, names) >= bar:
+                return "first"
+        return topic
 
     def nli(self, name: str | None) -> claims.NLI | None:
         """The route's NLI model (``verify.nli_model``), loaded once; None when it has none."""

@@ -57,6 +57,14 @@ class VerifyConfig(Strict):
     # 0.44) it refused 3 answered unanswerable ones and 4 wrong answers. None: answers stand.
     # Like the two checks above, it reads answers of routes with evidence.unit: sentences only.
     min_relevance: float | None = Field(None, ge=-1, le=1)
+    # ... unless it covers the question's words at least this much (word to word, as
+    # refusal_coverage): a table row ("Plan: Plus, Monthly fee: $14.99, Scooter unlock: free,
+    # ...", cosine 0.38 to "What's the monthly price of Plus?", coverage 0.74) or other words
+    # ("lets up to 6 profiles share" for "How many people can share ...?") is far from the
+    # question by whole-sentence cosine yet says what was asked. Of the answers of the four KB
+    # splits under 0.43, 0.7 keeps 3 right ones and none of the wrong or unanswerable ones
+    # (highest 0.67; docs/answers.md). None: cosine alone decides.
+    relevance_coverage: float | None = Field(0.7, ge=0, le=1)
     # Any Hugging Face sequence-classification model with entailment / contradiction labels
     # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.
     nli_model: str | None = Field(None, min_length=1)
