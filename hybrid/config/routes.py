@@ -61,9 +61,9 @@ class VerifyConfig(Strict):
     # refusal_coverage): a table row ("Plan: Plus, Monthly fee: $14.99, Scooter unlock: free,
     # ...", cosine 0.38 to "What's the monthly price of Plus?", coverage 0.74) or other words
     # ("lets up to 6 profiles share" for "How many people can share ...?") is far from the
-    # question by whole-sentence cosine yet says what was asked. Of the answers of the four KB
-    # splits under 0.43, 0.7 keeps 3 right ones and none of the wrong or unanswerable ones
-    # (highest 0.67; docs/answers.md). None: cosine alone decides.
+    # question by whole-sentence cosine yet says what was asked. On the four KB splits 0.7
+    # turned 3 refusals into right answers and 1 unanswerable question into an answer
+    # (coverage 0.71; docs/answers.md). None: cosine alone decides.
     relevance_coverage: float | None = Field(0.7, ge=0, le=1)
     # Any Hugging Face sequence-classification model with entailment / contradiction labels
     # (e.g. an NLI cross-encoder): decides supported / contradicted / unsupported.

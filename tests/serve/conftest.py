@@ -64,8 +64,9 @@ def recipe(index_dir: Path) -> dict:
             # The product's routes: evidence sentences answered by the shipped answerer.
             "support": support,
             # The support route with an off-topic bar no answer clears (cosine 0.99 to the
-            # question): the real answerer's answer is overruled on demand.
-            "strict": {**support, "verify": {"min_relevance": 0.99}},
+            # question, and no rescue by word coverage): the real answerer's answer is
+            # overruled on demand.
+            "strict": {**support, "verify": {"min_relevance": 0.99, "relevance_coverage": None}},
             # Serving mechanics on the base model (pages, streaming, drafts). The 135M base's
             # greedy answer differs between CPUs (AVX512-BF16 or not): over whole chunks it
             # answered the royalty question on one and refused it on another. Evidence
