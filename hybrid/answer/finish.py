@@ -99,8 +99,12 @@ class Finisher:
             back = said.rstrip().endswith("?")
             topic = coverage.on_topic(asked, answer, one_vector, verify.min_relevance, back)
             if topic != "answer" and verify.relevance_coverage is not None:
-                topic = self._covered(comp.question, said, chunks[0].text, names, topic, back,
-                                      verify.relevance_coverage)  # fmt: skip
+                # Words are no proof: only an answer its sources back stands by them ("free on
+                # orders over £80" holds the words of "Above what basket value is delivery
+                # free?" as well as "over £60" does).
+                backed = bool(checks) and all(c.verified for c in checks)
+                topic = self._covered(comp.question, said, chunks[0].text, names, topic,
+                                      backed and not back, verify.relevance_coverage)  # fmt: skip
             if topic == "refuse":
                 return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
             if topic == "first" and overruled is None and not (quote and quote.n == 1):
@@ -163,14 +167,14 @@ class Finisher:
         first: str,
         names: list[str],
         topic: coverage.Topic,
-        asks_back: bool,
+        may_stand: bool,
         bar: float,
     ) -> coverage.Topic:
-        """``topic`` ("first" or "refuse", by cosine) again, by the question's words: the answer,
-        else sentence [1], addresses it when it covers them at least ``bar``
-        (``verify.relevance_coverage``)."""
+        """``topic`` ("first" or "refuse", by cosine) again, by the question's words: the answer
+        (when it ``may_stand``: verified, not the question asked back), else sentence [1],
+        addresses it when it covers them at least ``bar`` (``verify.relevance_coverage``)."""
         with self._lock:  # the word vectors call the embedder
-            if not asks_back and coverage.coverage(question, said, self._words, names) >= bar:
+            if may_stand and coverage.coverage(question, said, self._words, names) >= bar:
                 return "answer"
             if topic == "refuse" and coverage.coverage(question, first, self._words, names) >= bar:
                 return "first"

@@ -680,12 +680,12 @@ def test_an_answer_far_by_cosine_that_holds_the_questions_words_stands(tmp_path,
         "orders over £60."
     )
 
-    def finished(name: str, **verify):
+    def finished(name: str, said: str = answer, **verify):
         router = checked(tmp_path / name, embedder, engine, docs, {"min_relevance": 0.43} | verify,
                          unknown_nouns=None)  # fmt: skip
         comp = router.compose("shop", user(question))
         assert comp.sources[0].chunk.text == answer  # one piece: "It costs" points back
-        return router.finish(comp, f"{answer} [1]")
+        return router.finish(comp, f"{said} [1]")
 
     # By whole-sentence cosine the right answer is under the bar (0.41) ...
     asked = embedder.embed_query("Above what basket value is standard delivery free?")
@@ -694,3 +694,7 @@ def test_an_answer_far_by_cosine_that_holds_the_questions_words_stands(tmp_path,
     # ... yet it holds what was asked ("standard", "delivery", "free", "value"): it stands.
     said = finished("words")
     assert said.overruled is None and not said.refused and said.citations[0]["verified"]
+    # The same words with a number the source does not say do not verify: no rescue by words,
+    # sentence [1] (which holds them, and is the source's) answers instead.
+    wrong = finished("wrong", answer.replace("£60", "£80"))
+    assert wrong.overruled == "off-topic" and wrong.text == f"{answer} [1]"
