@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from hybrid.answer import citations, claims, coverage, sentences
+from hybrid.answer import citations, claims, coverage, expected, sentences
 from hybrid.answer.naming import without_names
 from hybrid.answer.types import Answer, Composition, Overruled
 from hybrid.config import RouteConfig
@@ -74,9 +74,19 @@ class Finisher:
             if better:
                 parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
                 checks, overruled = self.checks(comp, route, parsed), "choice"
+        said = " ".join(s.text for s in parsed.sentences)
+        # "How much ...?" answered without a price is not answered (the answerer's closest
+        # sentence about something else): sentence [1] if it states one, else refuse.
+        kind = expected.asks_for(comp.question) if verify.answer_kind and chunks else None
+        answered = said.strip() and refusal not in said.lower()
+        if kind and answered and not expected.states(kind, said):
+            if not expected.states(kind, chunks[0].text):
+                return Answer(route.refusal, (), parsed.removed, True, (), "no-value")
+            parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
+            checks, overruled = self.checks(comp, route, parsed), overruled or "no-value"
+            said = " ".join(s.text for s in parsed.sentences)
         # Last, any answer but a refusal, the earlier checks' sentence [1] too: does it address
         # the question? If not, sentence [1] (unless that is what it says already) or refuse.
-        said = " ".join(s.text for s in parsed.sentences)
         checked = verify.min_relevance is not None and comp.question and chunks
         if checked and comp.query_vector is not None and said.strip() \
                 and refusal not in said.lower():  # fmt: skip

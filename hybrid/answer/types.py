@@ -115,7 +115,7 @@ class Citation(TypedDict):
     sentences: list[CheckedSentence]
 
 
-Overruled = Literal["refusal", "choice", "off-topic"]
+Overruled = Literal["refusal", "choice", "off-topic", "no-value"]
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,9 @@ class Answer:
     # the question: verify.refusal_coverage) or "choice" (it quoted [k], but [1] covers the
     # question better: verify.quote_margin); the answer is then sentence [1], quoted.
     # "off-topic": the answer did not address the question (verify.min_relevance); it is then
-    # sentence [1], or the refusal when that one does not either.
+    # sentence [1], or the refusal when that one does not either. "no-value": the question asks
+    # for a time, a price or a number the answer does not state (verify.answer_kind); sentence
+    # [1] when it states one, else the refusal.
     overruled: Overruled | None = None
 
 

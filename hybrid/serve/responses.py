@@ -42,7 +42,8 @@ class Retrieval(BaseModel):
     best_similarity: float | None
     refused: bool
     # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers;
-    # "off-topic": its answer did not address the question (sentence [1] or the refusal instead)
+    # "off-topic": its answer did not address the question (sentence [1] or the refusal instead);
+    # "no-value": it stated no time, price or number where one was asked (the same)
     overruled: Overruled | None = None
     # Refused before generating: what the question names that no searched collection holds
     unknown: list[str] = []

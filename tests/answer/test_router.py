@@ -698,3 +698,38 @@ def test_an_answer_far_by_cosine_that_holds_the_questions_words_stands(tmp_path,
     # sentence [1] (which holds them, and is the source's) answers instead.
     wrong = finished("wrong", answer.replace("£60", "£80"))
     assert wrong.overruled == "off-topic" and wrong.text == f"{answer} [1]"
+
+
+def test_an_answer_without_the_value_asked_for_gives_way_to_one_that_states_it(
+    tmp_path, embedder, engine
+):
+    gym = (
+        "# Memberships\n\nYou can freeze your membership for up to 2 months. A freeze costs 5 "
+        "pounds per month.\n\nLockers are available at the front desk.\n"
+    )
+    docs = write_docs(tmp_path / "gym", {"gym.md": gym})
+    desk = "# Front desk\n\nLockers are available at the front desk. Towels are handed out there.\n"
+
+    def finished(name: str, question: str, said: str, folder: Path = docs, **verify):
+        router = checked(tmp_path / name, embedder, engine, folder, verify, min_similarity=-1,
+                         unknown_nouns=None)  # fmt: skip
+        comp = router.compose("shop", user(question))
+        return comp, router.finish(comp, said)
+
+    freeze = "How much does a membership freeze cost?"
+    # The price goes first (evidence.kind_first); the answer quotes the sentence without one.
+    comp, moved = finished("on", freeze, "You can freeze your membership for up to 2 months [2].",
+                           answer_kind=True)  # fmt: skip
+    assert comp.sources[0].chunk.text == "A freeze costs 5 pounds per month."
+    assert moved.overruled == "no-value" and not moved.refused
+    assert moved.text == "A freeze costs 5 pounds per month. [1]" and moved.citations[0]["verified"]
+    # An answer that states a price stands; so does any answer with the check off.
+    _, kept = finished("kept", freeze, "A freeze costs 5 pounds per month [1].", answer_kind=True)
+    assert kept.overruled is None and kept.text == "A freeze costs 5 pounds per month [1]."
+    _, off = finished("off", freeze, "You can freeze your membership for up to 2 months [2].")
+    assert off.overruled is None and "up to 2 months" in off.text
+    # No shown sentence states a price: nothing answers "How much?", the route refuses.
+    lockers = write_docs(tmp_path / "desk", {"desk.md": desk})
+    _, refused = finished("none", "How much is a locker?", "Lockers are available at the front "
+                          "desk [1].", lockers, answer_kind=True)  # fmt: skip
+    assert refused.refused and refused.overruled == "no-value" and refused.citations == ()
