@@ -72,24 +72,21 @@ class Finisher:
                 better = coverage.better_quote(comp.question, chunks[0], chunks[quote.n - 1],
                                                verify.quote_margin, self._words)  # fmt: skip
             if better:
-                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
-                checks, overruled = self.checks(comp, route, parsed), "choice"
+                (parsed, checks), overruled = self._first(comp, route, parsed), "choice"
         said = " ".join(s.text for s in parsed.sentences)
         # "How much ...?" answered without a price is not answered (the answerer's closest
         # sentence about something else): sentence [1] if it states one, else refuse.
         kind = expected.asks_for(comp.question) if verify.answer_kind and chunks else None
-        answered = said.strip() and refusal not in said.lower()
+        answered = bool(said.strip()) and refusal not in said.lower()
         if kind and answered and not expected.states(kind, said):
             if not expected.states(kind, chunks[0].text):
                 return Answer(route.refusal, (), parsed.removed, True, (), "no-value")
-            parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
-            checks, overruled = self.checks(comp, route, parsed), overruled or "no-value"
+            (parsed, checks), overruled = self._first(comp, route, parsed), overruled or "no-value"
             said = " ".join(s.text for s in parsed.sentences)
         # Last, any answer but a refusal, the earlier checks' sentence [1] too: does it address
         # the question? If not, sentence [1] (unless that is what it says already) or refuse.
         checked = verify.min_relevance is not None and comp.question and chunks
-        if checked and comp.query_vector is not None and said.strip() \
-                and refusal not in said.lower():  # fmt: skip
+        if checked and comp.query_vector is not None and answered:
             # Judged without the documents' names, as the evidence was scored: the question
             # names the company ("Is there a senior discount on Zelvora Coachlines for people
             # over 65?"), its answer seldom does, and the name alone kept it 0.39 from "Passengers
@@ -112,14 +109,13 @@ class Finisher:
                 # Words are no proof: only an answer its sources back stands by them ("free on
                 # orders over £80" holds the words of "Above what basket value is delivery
                 # free?" as well as "over £60" does).
-                backed = bool(checks) and all(c.verified for c in checks)
+                verified = bool(checks) and all(c.verified for c in checks)
                 topic = self._covered(comp.question, said, chunks[0].text, names, topic,
-                                      backed and not back, verify.relevance_coverage)  # fmt: skip
+                                      verified and not back, verify.relevance_coverage)  # fmt: skip
             if topic == "refuse":
                 return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
             if topic == "first" and overruled is None and not (quote and quote.n == 1):
-                parsed = replace(citations.parse(first, len(chunks)), removed=parsed.removed)
-                checks, overruled = self.checks(comp, route, parsed), "off-topic"
+                (parsed, checks), overruled = self._first(comp, route, parsed), "off-topic"
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -147,6 +143,16 @@ class Finisher:
         return Answer(
             answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
         )
+
+    def _first(
+        self, comp: Composition, route: RouteConfig, replaced: citations.Parsed
+    ) -> tuple[citations.Parsed, list[citations.Check]]:
+        """Evidence sentence [1], quoted and cited, in place of the ``replaced`` answer (whose
+        removed-citation count it keeps), and its checks."""
+        first = comp.sources[0].chunk.text
+        parsed = citations.parse(f"{first} [1]", len(comp.sources))
+        parsed = replace(parsed, removed=replaced.removed)
+        return parsed, self.checks(comp, route, parsed)
 
     def checks(
         self, comp: Composition, route: RouteConfig, parsed: citations.Parsed
