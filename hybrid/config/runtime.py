@@ -37,7 +37,10 @@ class RuntimeConfig(Strict):
     adapters: dict[str, Path] = {"answerer": ANSWERER}
     dtype: DType = "auto"
     device: str = "auto"  # cuda, then mps, then cpu
-    compile: Literal["auto", "on", "off"] = "auto"  # static KV cache + torch.compile (CUDA)
+    # on: static KV cache + torch.compile, micro-batches (CUDA). auto: off, continuous batching:
+    # on an H200 with an adapter the compiled path gave no answer within 290 s of warm-up,
+    # while continuous batching answered (benchmarks/results/engine-gpu-h200.json).
+    compile: Literal["auto", "on", "off"] = "auto"
     # continuous: requests join/leave between steps; micro: one generate() per micro-batch
     # (what compile needs). auto: micro when compiling, continuous otherwise.
     batching: Literal["auto", "continuous", "micro"] = "auto"

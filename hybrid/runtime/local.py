@@ -3,7 +3,7 @@
 A single worker thread owns the model; requests wait in a bounded queue (full: Overloaded).
 By default it batches continuously (``scheduler.py``): a request joins the running batch at
 the next decoding step and leaves when done, so 16 concurrent users cost about one forward
-pass per token, not 16. With ``compile`` (CUDA by default) it instead takes what arrived within
+pass per token, not 16. With ``compile: on`` (opt-in, CUDA) it instead takes what arrived within
 ``max_wait_ms`` as one micro-batch and runs ``generate`` with a static KV cache and
 ``torch.compile`` (batch and prompt shapes bucketed so compiled graphs are reused), a streamer
 splitting each step's tokens by row. Either way requests for different adapters share a batch:
@@ -63,9 +63,8 @@ class LocalEngine:
             getattr(model.config, "max_position_embeddings", 2048)
         )
         self.eos = eos_ids(model, tokenizer)
-        self.compiled = config.compile == "on" or (
-            config.compile == "auto" and self.device.startswith("cuda")
-        )
+        # "auto" does not compile: see RuntimeConfig.compile for the GPU measurement.
+        self.compiled = config.compile == "on"
         self.continuous = (
             config.batching == "continuous" or (config.batching == "auto" and not self.compiled)
         ) and supports_merging(self.model)

@@ -47,7 +47,7 @@ def adapters(tiny_llama: Path, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("batching", ["continuous", "micro", "compiled"])
 def test_concurrent_requests_are_batched_and_match_one_at_a_time(tiny_llama: Path, batching):
-    # "compiled": the CUDA default (static KV cache, bucketed micro-batches), here on the CPU.
+    # "compiled": compile on (static KV cache, bucketed micro-batches), here on the CPU.
     options = {"compile": "on"} if batching == "compiled" else {"batching": batching}
     engine = engine_for(tiny_llama, max_batch=8, max_wait_ms=200, **options)
     settings = GenerationSettings(max_new_tokens=12)
