@@ -7,6 +7,8 @@ graphs are reused; a streamer splits each step's (batch,) tokens by row.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 from transformers import (
     GenerationConfig,
@@ -18,7 +20,7 @@ from transformers import (
 from transformers.generation.streamers import BaseStreamer
 
 from hybrid.runtime.job import Job
-from hybrid.runtime.scheduler import BASE, guard
+from hybrid.runtime.scheduler import BASE, guard, route
 
 
 def generate_batch(
@@ -55,12 +57,11 @@ def generate_batch(
         gen.temperature, gen.top_p, gen.top_k = settings.temperature, settings.top_p, 0
     if compiled:
         gen.cache_implementation = "static"
-    extra = {}
-    if with_adapters:
-        names = [j.adapter or BASE for j in jobs]
-        extra["adapter_names"] = names + [names[-1]] * (rows - len(jobs))
+    names = [j.adapter or BASE for j in jobs]
+    names += [names[-1]] * (rows - len(jobs))  # bucket filler rows
+    adapters = route(model, names) if with_adapters else nullcontext({})
     streamer = _RowStreamer(jobs)
-    with torch.inference_mode():
+    with torch.inference_mode(), adapters as extra:
         model.generate(
             input_ids=input_ids.to(device),
             attention_mask=mask.to(device),

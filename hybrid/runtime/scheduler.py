@@ -11,6 +11,7 @@ a position holds a real token; ``last`` (rows,), the token each row feeds next.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -52,7 +53,8 @@ class RunningBatch:
     def join(self, job: Job) -> None:
         """Prefill one request, emit its first token, and add it to the batch unless done."""
         ids = torch.tensor([job.ids], device=self.device)
-        out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1, **self._adapters([job]))
+        with self._adapters([job]) as extra:
+            out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1, **extra)
         token = int(choose(out.logits[:, -1], [job])[0])
         if job.push(token):
             return  # EOS or max_new_tokens == 1: never enters the batch
@@ -78,15 +80,16 @@ class RunningBatch:
         """Decode one token for every row; rows that finish leave the batch."""
         positions = self.mask.sum(dim=1, keepdim=True)  # each row's next position (rows, 1)
         self.mask = F.pad(self.mask, (0, 1), value=1)
-        out = self.model(
-            input_ids=self.last[:, None],
-            attention_mask=self.mask,
-            position_ids=positions,
-            use_cache=True,
-            logits_to_keep=1,
-            **{self.cache_arg: self.cache},
-            **self._adapters(self.jobs),
-        )
+        with self._adapters(self.jobs) as extra:
+            out = self.model(
+                input_ids=self.last[:, None],
+                attention_mask=self.mask,
+                position_ids=positions,
+                use_cache=True,
+                logits_to_keep=1,
+                **{self.cache_arg: self.cache},
+                **extra,
+            )
         self.last = choose(out.logits[:, -1], self.jobs)
         keep = [
             i for i, (job, t) in enumerate(zip(self.jobs, self.last.tolist())) if not job.push(t)
@@ -116,10 +119,30 @@ class RunningBatch:
             layer.values = layer.values[index, :, start:]
         self.mask = self.mask[:, start:]
 
-    def _adapters(self, jobs: Sequence[Job]) -> dict:
+    def _adapters(self, jobs: Sequence[Job]) -> contextlib.AbstractContextManager[dict]:
         if not self.with_adapters:
-            return {}
-        return {"adapter_names": [job.adapter or BASE for job in jobs]}
+            return contextlib.nullcontext({})
+        return route(self.model, [job.adapter or BASE for job in jobs])
+
+
+@contextlib.contextmanager
+def route(model, names: Sequence[str]):
+    """Forward keyword arguments that send each row through its adapter (``BASE``: none).
+
+    PEFT's ``adapter_names`` splits every LoRA layer's input by row; when all rows use one
+    adapter, the active adapter (or ``disable_adapter``) gives the same result without the
+    split: about 1.9x the decoding speed and a 2.8x faster prefill for SmolLM2-135M on this
+    CPU (``benchmarks/bench_engine.py``).
+    """
+    if len(set(names)) > 1:
+        yield {"adapter_names": list(names)}
+    elif names[0] == BASE:
+        with model.disable_adapter():
+            yield {}
+    else:
+        if model.active_adapter != names[0]:
+            model.set_adapter(names[0], inference_mode=True)
+        yield {}
 
 
 def guard(logits: torch.Tensor, jobs: Sequence[Job]) -> torch.Tensor:
