@@ -32,17 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_train.SHAPES
 
 from bench_train import SHAPES  # noqa: E402
 
-SHAPES = SHAPES | {  # a 2-layer model for smoke runs on a CPU
-    "tiny": dict(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=49152,
-    )
-}
-
 
 def random_model(folder: Path, shape: str, tokenizer: str | None) -> Path:
     """Random bf16 weights of ``shape`` beside a real tokenizer (no download possible)."""

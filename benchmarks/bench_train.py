@@ -25,7 +25,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 BITEXT = Path("../shared/data/support/bitext_customer_support.csv")
+TINY = dict(  # 2 layers: smoke runs on a CPU
+    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+    num_key_value_heads=2, vocab_size=49152,
+)  # fmt: skip
 SHAPES = {  # random weights of these shapes for GPU speed checks (no download possible)
+    "tiny": TINY,
     "smollm2-135m": dict(
         hidden_size=576,
         intermediate_size=1536,
