@@ -123,7 +123,12 @@ class Finisher:
             s for s in parsed.sentences if s.text not in backed and refusal not in s.text.lower()
         ]
         answer_text = parsed.text
-        if failing and route.on_unsupported != "flag":
+        contradicted = {c.sentence for c in checks if c.label == "contradicted"}
+        wrong = [s for s in failing if s.text in contradicted]
+        if wrong and backed and route.on_unsupported == "flag":  # see RouteConfig
+            answer_text, checks = citations.rewrite(parsed, checks, wrong, "drop", 0.0)
+            failing = [s for s in failing if s not in wrong]
+        elif failing and route.on_unsupported != "flag":
             answer_text, checks = citations.rewrite(
                 parsed, checks, failing, route.on_unsupported, route.verify.min_quote_score
             )

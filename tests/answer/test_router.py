@@ -116,6 +116,11 @@ def test_finish_maps_citations_to_documents(tmp_path, embedder, engine, docs_fol
     [checked] = wrong.citations[0]["sentences"]
     assert "14 days" in checked["evidence"]["snippet"] and "90" in checked["reason"]
     assert wrong.unsupported == ("Sale items can be returned within 90 days.",)
+    # Beside a sentence that verifies, a contradicted one is removed, not served with a flag.
+    both = "Sale items can be returned within 14 days [1]. They can be returned within 90 days [1]."
+    mixed = router.finish(comp, both)
+    assert "14 days" in mixed.text and "90" not in mixed.text
+    assert mixed.unsupported == () and mixed.citations[0]["verified"]
 
     # answer() is compose + generate + finish: the composed prompt goes to the engine once, and
     # (greedy) the answer is what finishing that generation by hand gives.
