@@ -138,9 +138,9 @@ class RouteConfig(Strict):
     verify: VerifyConfig = VerifyConfig()
     # A sentence that does not verify: listed (flag), removed (drop), or replaced by the source
     # sentence it aligned to, verbatim, in quotes (quote). Under flag, a sentence the sources
-    # contradict is still removed when another sentence of the answer verifies: "Cover for
-    # illness starts after 14 days. [1] Cover for illness starts 48 hours after ... [2]" (the
-    # source says accidents) tells the reader two things, and the verified one answers.
+    # contradict is still removed when another sentence of the answer verifies: "... keeps old
+    # versions of your files for 180 days. [1] ... for 30 days. [3]" would hand the reader two
+    # figures, and the verified one answers.
     on_unsupported: Literal["flag", "drop", "quote"] = "flag"
     evidence: EvidenceConfig = EvidenceConfig()
     # Drafts: what they read (None: whole chunks), and how many evidence sentences open them
