@@ -9,6 +9,7 @@ import pytest
 
 from hybrid.answer import naming, unknown
 from hybrid.answer.router import Overrides, Router
+from hybrid.answer.types import Answer, Composition
 from hybrid.config import GenerationSettings, RuntimeConfig
 from hybrid.errors import NotFound
 from hybrid.knowledge.sync import sync_folder
@@ -551,6 +552,16 @@ def checked(
     return router_for(folder, embedder, engine, docs_folder, min_similarity=min_similarity, **route)
 
 
+def ask_checked(
+    folder: Path, embedder, engine, docs_folder: Path, verify: dict, question: str, said: str,
+    min_similarity: float = 0.2,
+) -> tuple[Composition, Answer]:  # fmt: skip
+    """``question`` composed on a ``checked`` route (unknown-noun check off), ``said`` finished."""
+    router = checked(folder, embedder, engine, docs_folder, verify, min_similarity, None)
+    comp = router.compose("shop", user(question))
+    return comp, router.finish(comp, said)
+
+
 def test_a_refusal_the_first_evidence_sentence_contradicts_is_overruled(
     tmp_path, embedder, engine, docs_folder
 ):
@@ -686,11 +697,11 @@ def test_an_answer_far_by_cosine_that_holds_the_questions_words_stands(tmp_path,
     )
 
     def finished(name: str, said: str = answer, **verify):
-        router = checked(tmp_path / name, embedder, engine, docs, {"min_relevance": 0.43} | verify,
-                         unknown_nouns=None)  # fmt: skip
-        comp = router.compose("shop", user(question))
+        verify = {"min_relevance": 0.43} | verify
+        comp, out = ask_checked(tmp_path / name, embedder, engine, docs, verify, question,
+                                f"{said} [1]")  # fmt: skip
         assert comp.sources[0].chunk.text == answer  # one piece: "It costs" points back
-        return router.finish(comp, f"{said} [1]")
+        return out
 
     # By whole-sentence cosine the right answer is under the bar (0.41) ...
     asked = embedder.embed_query("Above what basket value is standard delivery free?")
@@ -716,10 +727,7 @@ def test_an_answer_without_the_value_asked_for_gives_way_to_one_that_states_it(
     desk = "# Front desk\n\nLockers are available at the front desk. Towels are handed out there.\n"
 
     def finished(name: str, question: str, said: str, folder: Path = docs, **verify):
-        router = checked(tmp_path / name, embedder, engine, folder, verify, min_similarity=-1,
-                         unknown_nouns=None)  # fmt: skip
-        comp = router.compose("shop", user(question))
-        return comp, router.finish(comp, said)
+        return ask_checked(tmp_path / name, embedder, engine, folder, verify, question, said, -1)
 
     freeze = "How much does a membership freeze cost?"
     # The price goes first (evidence.kind_first); the answer quotes the sentence without one.
