@@ -210,7 +210,9 @@ def verify(
 
     Each sentence is aligned to its best sentence inside chunk n (``claims.judge``: quoted,
     supported, contradicted or unsupported, with the source sentence as evidence); the other
-    chunks' sentences are the context a swapped word may come from. An uncited sentence is
+    chunks' sentences are the context a swapped word may come from. A sentence unsupported by
+    chunk n is judged again over all chunks and labelled contradicted when one contradicts it
+    (a copy of another chunk with a word swapped, cited to the wrong one). An uncited sentence is
     aligned over all chunks and, when verified and ``attribute_uncited``, cited where it
     aligned; otherwise it is listed with n = 0. ``source_vectors`` (the sources' stored
     embeddings, (dim,) each) are reused where a source is a single sentence (evidence
@@ -241,6 +243,16 @@ def verify(
                 nli=nli,
                 align_within=len(inside),
             )
+            if n and judged.label == "unsupported" and len(inside) < len(pool):
+                # Cited to the wrong chunk, a sentence may still contradict another one: a
+                # copy of [3] with one word swapped, cited [2], states something false.
+                anywhere = claims.judge(
+                    sentence.text, claim_vectors[i], sentences, pool_vectors, config, nli=nli
+                )
+                if anywhere.label == "contradicted":
+                    order = list(range(len(pool)))
+                    where = int(numbers_of[anywhere.index])
+                    judged = replace(anywhere, reason=f"{anywhere.reason} (in [{where}])")
             aligned = int(numbers_of[order[judged.index]]) if judged.evidence is not None else 0
             source_n, origin = n, "model"
             if not n:

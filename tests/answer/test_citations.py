@@ -136,3 +136,21 @@ def test_a_copy_of_another_source_is_cited_to_it(embedder):
     ):
         parsed = parse(text, 2)
         assert recite(parsed, hits) is parsed, text
+
+
+def test_a_miscited_copy_with_a_word_swapped_is_contradicted(embedder):
+    chunks = [
+        "Claims must be filed within 30 days of the vet visit.",
+        "Cover for illness starts 14 days after your policy begins.",
+        "Cover for accidents starts 48 hours after your policy begins.",
+    ]
+    # [3] with "accidents" swapped for the illness of [2], cited [1]: false, not just miscited.
+    answer = "Cover for illness starts 48 hours after your policy begins. [1]"
+    [check] = verify(parse(answer, 3), _hits(chunks), embedder.embed, VerifyConfig())
+    assert (check.n, check.label, check.aligned) == (1, "contradicted", 3)
+    assert check.evidence is not None and check.evidence.text == chunks[2]
+    assert "[3]" in check.reason
+    # A true sentence cited to the wrong chunk is only unsupported, as before.
+    true = "Cover for accidents starts 48 hours after the policy begins. [1]"
+    [check] = verify(parse(true, 3), _hits(chunks), embedder.embed, VerifyConfig())
+    assert (check.n, check.label) == (1, "unsupported")
