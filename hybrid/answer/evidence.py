@@ -7,6 +7,7 @@ most of the latency). The sentences come from ``sentences.pieces``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -57,7 +58,9 @@ def select(
     """The ``k`` sentences of ``chunks`` that best match the question, best first.
 
     Score = cosine(question, sentence) + ``lexical_weight`` x share of the question's content
-    words found in the sentence + ``chunk_weight`` x the sentence's chunk score (e.g. its
+    words found in the sentence, each word weighted by how few candidates hold it (``_overlap``:
+    "Basic" tells the Basic plan's sentence from the Business plan's, "customers" does not)
+    + ``chunk_weight`` x the sentence's chunk score (e.g. its
     cosine to the question: a sentence such as "It lasts two years." is only as relevant as
     its context). Sentences repeated by overlapping chunks count once, with their best chunk.
     ``anaphora``: a sentence opening with "This" or "It" is one candidate with the one before
@@ -93,7 +96,7 @@ def select(
     cosine = vectors @ np.asarray(question_vector, dtype=vectors.dtype).reshape(-1)
     words = set(tokenize([question])[0])
     found = tokenize(scored_as + list(firsts.values()))
-    lexical = [len(words & set(w)) / len(words) if words else 0.0 for w in found]
+    lexical = _overlap(words, [set(w) for w in found], n)
     context = np.asarray(prior + [prior[i] for i in alone])
     every = cosine + lexical_weight * np.asarray(lexical) + chunk_weight * context
     scores = every[:n].copy()
@@ -105,6 +108,21 @@ def select(
         Scored(candidates[i], vectors[i], float(scores[i]), frozenset(found[i]), titles[i])
         for i in order
     ]
+
+
+def _overlap(words: set[str], found: Sequence[set[str]], n: int) -> list[float]:
+    """Per candidate, the weighted share of the question's ``words`` it holds; a word weighs
+    log(1 + (n + 1) / (df + 0.5)), df the number of the first ``n`` candidates holding it.
+
+    Example: ``_overlap({"basic", "support"}, [{"basic", "support"}, {"support"}], 2)`` ->
+    ``[1.0, 0.42]``: both hold "support", only the first "basic".
+    """
+    if not words:
+        return [0.0] * len(found)
+    df = {w: sum(w in f for f in found[:n]) for w in words}
+    weight = {w: math.log(1 + (n + 1) / (df[w] + 0.5)) for w in words}
+    total = sum(weight.values())
+    return [sum(weight[w] for w in words & f) / total for f in found]
 
 
 def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:

@@ -81,3 +81,12 @@ def test_leads_keep_rank_order_and_stop_at_n():
     assert evidence.leads("Which law governs the agreement?", ranked, 1) == [0]
     assert evidence.leads("Which law governs the agreement?", ranked, 5) == [0, 1]
     assert evidence.leads("Which law governs the agreement?", [], 1) == []
+
+
+def test_a_word_few_candidates_hold_weighs_more_in_the_overlap():
+    # "support" and "customers" are in every candidate: they tell none apart; "basic" does.
+    found = [{"basic", "custom", "support"}, {"busi", "custom", "support"}, {"custom", "support"}]
+    shares = evidence._overlap({"basic", "custom", "support"}, found, 3)
+    assert shares[0] == pytest.approx(1.0)
+    assert shares[1] == shares[2] == pytest.approx(0.54, abs=0.01)  # a plain share: 2/3
+    assert evidence._overlap(set(), found, 3) == [0.0, 0.0, 0.0]
