@@ -66,6 +66,37 @@ def held_out_only(qa_set, data: Path, adapter: Path | None):
     return renamed, sorted(kept)
 
 
+def question_set(
+    data: Path | None,
+    docs: Path | None,
+    questions: Path | None,
+    limit: int | None,
+    seed: int,
+    adapter: Path | None,
+    all_documents: bool,
+):
+    """The questions an eval asks: a SQuAD file (only the policies ``adapter`` was not trained
+    on, unless ``all_documents``) or a KB folder + JSONL, sampled; (set, held-out policies)."""
+    from hybrid.datasets.qa_sets import read_kb, read_squad
+    from hybrid.evals.answers import sample
+
+    if (data is None) == (docs is None and questions is None):
+        raise ValueError("give --data FILE.json, or --docs DIR with --questions FILE.jsonl")
+    if data is None and (docs is None or questions is None):
+        raise ValueError("--docs and --questions go together")
+    held = None
+    if data is not None:
+        qa_set = read_squad(data)
+        if not all_documents:
+            qa_set, held = held_out_only(qa_set, data, adapter)
+    else:
+        qa_set = read_kb(docs, questions)
+    qa_set = replace(qa_set, questions=sample(qa_set.questions, limit, seed))
+    if held is not None:
+        out.print(f"held-out documents of the adapter's training run: {', '.join(held)}")
+    return qa_set, held
+
+
 @eval_app.command("answers")
 def eval_answers(
     ctx: typer.Context,
@@ -87,27 +118,12 @@ def eval_answers(
 ) -> None:
     """The answers grid: base vs base+RAG vs tuned vs tuned+RAG through the serving route."""
     from hybrid.cli.knowledge import embedder_for
-    from hybrid.datasets.qa_sets import read_kb, read_squad
-    from hybrid.evals.answers import parse_arms, run_grid, sample, write_outputs
+    from hybrid.evals.answers import parse_arms, run_grid, write_outputs
 
     chosen = parse_arms(arms)
-    if (data is None) == (docs is None and questions is None):
-        raise ValueError("give --data FILE.json, or --docs DIR with --questions FILE.jsonl")
-    if data is None and (docs is None or questions is None):
-        raise ValueError("--docs and --questions go together")
     config = ctx.obj.config()
     tuned = resolve_adapter(config, adapter) if any("tuned" in a for a in chosen) else None
-    held = None
-    if data is not None:
-        qa_set = read_squad(data)
-        if not all_documents:
-            qa_set, held = held_out_only(qa_set, data, tuned)
-    else:
-        qa_set = read_kb(docs, questions)
-    picked = sample(qa_set.questions, limit, seed)
-    qa_set = replace(qa_set, questions=picked)
-    if held is not None:
-        out.print(f"held-out documents of the adapter's training run: {', '.join(held)}")
+    qa_set, held = question_set(data, docs, questions, limit, seed, tuned, all_documents)
     result, outcomes = run_grid(
         qa_set, config, embedder_for(config), route, chosen, tuned, concurrency=concurrency
     )
@@ -121,4 +137,59 @@ def eval_answers(
         table.add_row(name, *("-" if v is None else f"{v:.3f}" for v in cells))
     out.print(table)
     for path in write_outputs(result, outcomes, output):
+        out.print(f"wrote {path}")
+
+
+@eval_app.command("evidence")
+def eval_evidence(
+    ctx: typer.Context,
+    data: Path = typer.Option(None, help="SQuAD-format JSON (e.g. PolicyQA dev)."),
+    docs: Path = typer.Option(None, help="Folder of documents (with --questions)."),
+    questions: Path = typer.Option(None, help="JSONL: question, answers, documents."),
+    route: str = typer.Option("support", help="The serving route whose evidence is ranked."),
+    limit: int = typer.Option(None, help="Rank a deterministic sample of N questions."),
+    seed: int = typer.Option(0, help="Seed of the sample."),
+    all_documents: bool = typer.Option(
+        False, help="SQuAD: also rank documents the shipped adapter was trained on."
+    ),
+    against: Path = typer.Option(None, help="An earlier run's .rows.jsonl: list what moved."),
+    output: Path = typer.Option(None, help="JSON out (default evals/results/evidence-<set>.json)."),
+) -> None:
+    """Where the route ranks the sentence holding the answer, without generating: [1] holds
+    it, one of the numbered sentences does, refused before generating."""
+    from hybrid.cli.knowledge import embedder_for
+    from hybrid.evals import results
+    from hybrid.evals.evidence import changes, rank_all, score, write_rows
+
+    config = ctx.obj.config()
+    shipped = resolve_adapter(config, None)
+    qa_set, held = question_set(data, docs, questions, limit, seed, shipped, all_documents)
+    embedder = embedder_for(config)
+    ranked = rank_all(qa_set, config, embedder, route, progress=True)
+    settings = {
+        "set": qa_set.name,
+        "route": route,
+        "evidence": config.routes[route].evidence.model_dump(mode="json"),
+        "embedder": embedder.name,
+        "search": config.search.model_dump(mode="json"),
+        "limit": limit,
+        "seed": seed,
+        "held_out_documents": held,
+    }
+    result = score(ranked, settings)
+    output = output or Path(f"evals/results/evidence-{qa_set.name}.json")
+    table = Table("metric", "value", title=f"evidence: {qa_set.name}, n={result.n}")
+    for name in ("first", "shown", "mrr", "refused_answerable", "refused_unanswerable"):
+        value = getattr(result, name)
+        table.add_row(name, "-" if value is None else f"{value:.3f}")
+    out.print(table)
+    if against is not None:
+        gained, lost = changes(ranked, against)
+        out.print(f"[1] holds the answer against {against}: {len(gained)} gained, {len(lost)} lost")
+        for question in gained:
+            out.print(f"  + {question}")
+        for question in lost:
+            out.print(f"  - {question}")
+    rows = write_rows(ranked, output.with_suffix(".rows.jsonl"))
+    for path in (results.write(result, output), rows):
         out.print(f"wrote {path}")

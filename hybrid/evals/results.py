@@ -60,6 +60,21 @@ class GridResult(BaseModel):
     config: GridSettings
 
 
+class EvidenceResult(BaseModel):
+    """``hybrid eval evidence``: shares of answerable (``first``, ``shown``, ``mrr``,
+    ``refused_answerable``) and unanswerable questions (``refused_unanswerable``), 0-1."""
+
+    first: float | None  # [1] holds a gold answer
+    shown: float | None  # one of the numbered sentences does
+    mrr: float | None
+    refused_answerable: float | None  # refused before generating: a lost answer
+    refused_unanswerable: float | None  # refused before generating: a right refusal
+    n: int
+    answerable: int
+    unanswerable: int
+    config: dict[str, Any]  # set, route, its evidence settings, embedder, search
+
+
 class RetrievalResult(BaseModel):
     """``hybrid eval retrieval``: metrics in percent, by ``scope/mode``."""
 
@@ -189,7 +204,13 @@ class ClausesResult(BaseModel):
 
 
 Result = (
-    GridResult | RetrievalResult | RedactionResult | DraftsResult | TriageResult | ClausesResult
+    GridResult
+    | EvidenceResult
+    | RetrievalResult
+    | RedactionResult
+    | DraftsResult
+    | TriageResult
+    | ClausesResult
 )
 
 
