@@ -161,6 +161,8 @@ def eval_evidence(
     from hybrid.evals import results
     from hybrid.evals.evidence import changes, rank_all, score, write_rows
 
+    if against is not None and not against.is_file():
+        raise ValueError(f"--against {against}: no such file (an earlier run's .rows.jsonl)")
     config = ctx.obj.config()
     shipped = resolve_adapter(config, None)
     qa_set, held = question_set(data, docs, questions, limit, seed, shipped, all_documents)

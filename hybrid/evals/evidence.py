@@ -88,6 +88,7 @@ def score(ranked: Sequence[Ranked], settings: dict) -> EvidenceResult:
 
 def write_rows(ranked: Sequence[Ranked], path: Path) -> Path:
     """One JSON line per question: its rank, refusal and the evidence as numbered."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         for r in ranked:
             row = {

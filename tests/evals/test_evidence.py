@@ -63,7 +63,7 @@ def test_changes_list_what_gained_and_lost_its_first_place(tmp_path):
         Ranked(DELIVERY, ("Delivery takes 3-5 business days.",), False, ()),
         Ranked(PAINTER, ("Refunds take 5 days.",), True, ()),
     ]
-    rows = write_rows(before, tmp_path / "before.rows.jsonl")
+    rows = write_rows(before, tmp_path / "new" / "before.rows.jsonl")  # the folder is made
     assert json.loads(rows.read_text().splitlines()[0])["rank"] == 2
     after = [
         Ranked(RETURNS, ("Sale items: 14 days.",), False, ()),
