@@ -94,6 +94,7 @@ def write_rows(ranked: Sequence[Ranked], path: Path) -> Path:
             row = {
                 "question": r.qa.question,
                 "gold": list(r.qa.answers),
+                "documents": list(r.qa.documents),
                 "rank": r.rank,
                 "refused": r.refused,
                 "unknown": list(r.unknown),
@@ -105,7 +106,9 @@ def write_rows(ranked: Sequence[Ranked], path: Path) -> Path:
 
 def changes(ranked: Sequence[Ranked], earlier: Path) -> tuple[list[str], list[str]]:
     """Answerable questions whose [1] holds the answer now but not in the ``earlier`` rows
-    file (gained), and the reverse (lost); a question the earlier run lacks is neither.
+    file (gained), and the reverse (lost); a question the earlier run lacks is neither. A
+    question is its text, gold answers and documents (PolicyQA asks "Do you use my
+    information?" of many policies).
 
     Example: ``gained, lost = changes(ranked, Path("evidence-kb-heldout.rows.jsonl"))``
     """
@@ -113,16 +116,18 @@ def changes(ranked: Sequence[Ranked], earlier: Path) -> tuple[list[str], list[st
     for number, line in enumerate(earlier.read_text(encoding="utf-8").splitlines(), start=1):
         try:
             row = json.loads(line)
-            before[row["question"]] = row["rank"] == 1 and not row["refused"]
+            key = (row["question"], tuple(row["gold"]), tuple(row["documents"]))
+            before[key] = row["rank"] == 1 and not row["refused"]
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise ValueError(f"{earlier}:{number}: not a rows line ({error})") from None
     gained, lost = [], []
     for r in ranked:
-        if not r.qa.answerable or r.qa.question not in before:
+        key = (r.qa.question, r.qa.answers, r.qa.documents)
+        if not r.qa.answerable or key not in before:
             continue
         now = r.rank == 1 and not r.refused
-        if now and not before[r.qa.question]:
+        if now and not before[key]:
             gained.append(r.qa.question)
-        elif before[r.qa.question] and not now:
+        elif before[key] and not now:
             lost.append(r.qa.question)
     return gained, lost

@@ -72,6 +72,14 @@ def test_changes_list_what_gained_and_lost_its_first_place(tmp_path):
     ]
     assert changes(after, rows) == ([RETURNS.question], [DELIVERY.question])
     assert changes(before, rows) == ([], [])
+    # The same words asked of another document are another question (PolicyQA repeats them).
+    elsewhere = QA(DELIVERY.question, ("2 days",), ("express.md",))
+    twice = [*before, Ranked(elsewhere, ("Express takes 2 days.",), False, ())]
+    rows = write_rows(twice, tmp_path / "twice.rows.jsonl")
+    moved = [before[0], before[1], Ranked(elsewhere, ("Standard: 3 days.",), False, ())]
+    assert changes(moved, rows) == ([], [DELIVERY.question])
+    assert changes([*moved[:2], twice[-1]], rows) == ([], [])
+    rows = tmp_path / "new" / "before.rows.jsonl"
     rows.write_text(rows.read_text() + "{not json\n")
     with pytest.raises(ValueError, match=r"before\.rows\.jsonl:4: not a rows line"):
         changes(after, rows)
