@@ -1,12 +1,12 @@
-"""The kind of value a question asks for (a time of day, an amount of money, a number), and
-whether a sentence states one.
+"""The kind of value a question asks for (a time of day, an amount of money, a span, a
+number), and whether a sentence states one.
 
 The answerer quotes evidence sentence [1] nine times in ten. When the nearest sentence cannot
 answer what is asked ("How much does a freeze cost?" -> "You can freeze your membership for up
 to 2 months.", no price in it) and a sentence shown after it can ("A freeze costs £5 per
 month."), that one goes first. This is the answer-type check of classic question answering,
-kept to three kinds that a regular expression tells reliably; "When ...?" asks for a date, a
-time or a condition, and is left alone.
+kept to four kinds that a regular expression tells reliably ("How long ...?" asks for a span
+of time or length); "When ...?" asks for a date, a time or a condition, and is left alone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal, TypeVar
 
-Kind = Literal["clock", "money", "number"]
+Kind = Literal["clock", "money", "duration", "number"]
 T = TypeVar("T")
 
 # What is asked, tried in this order: "How many months do I pay for?" counts months (not money).
@@ -27,7 +27,10 @@ _ASKS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         r"\bwhat time\b(?! (frame|limit|zone|period|scale))|\b(until|till) when\b"
         r"|\b(what|which) hours\b"
     )),
-    ("number", re.compile(r"\bhow (many|long|old|soon|quickly|fast|far|often)\b")),
+    # "How long is the free trial?" asks for a span: "Each household can use the trial once."
+    # states a number and no span. (A length, "How long is the cable?", is a span too.)
+    ("duration", re.compile(r"\bhow long\b")),
+    ("number", re.compile(r"\bhow (many|old|soon|quickly|fast|far|often)\b")),
     ("money", re.compile(
         r"\bhow much (is|are|was|were|do|does|did|will|would|should|can|could)\b"
         rf"|\bwhat('s)?( \S+){{0,5}}? {_PRICE}\b"
@@ -56,6 +59,17 @@ _STATES: dict[Kind, re.Pattern[str]] = {
         r"|\b(eur|usd|gbp)\s?\d|\b\d+p\b"
         # "free of charge", not "feel free to", "free from defects", "gluten-free"
         r"|(?<![-\w])free\b(?!\s+(to|from|of defects))",
+        re.IGNORECASE,
+    ),
+    # "30 days", "3-5 business days", "2 to 4 weeks", "a month", "one year", "48 hrs", "2 m"
+    "duration": re.compile(
+        # A word needs a gap before its unit ("a month"; "am" is no span).
+        r"(\d+(\s?(-|to|or)\s?\d+)?[\s-]?|\b(a|an|"
+        + "|".join(_NUMBER_WORDS.split()[:29])  # "one" to "thousand"
+        + r")[\s-])(working |business |calendar |full |consecutive )?"
+        r"(seconds?|minutes?|mins?|hours?|hrs?|h|days?|nights?|weeks?|months?|years?|km|kilomet"
+        r"(er|re)s?|miles?|metres?|meters?|m|cm|inch(es)?|feet|foot)\b|\bfortnight"
+        r"|\b(overnight|same day|next day|indefinitely|for ever|forever)\b",
         re.IGNORECASE,
     ),
     "number": re.compile(

@@ -18,7 +18,8 @@ from hybrid.answer.expected import asks_for, kind_first, states
         # A count, though it mentions paying; an amount of something other than money.
         ("With yearly billing, how many months do I actually pay for?", "number"),
         ("How much notice do you give before maintenance?", "number"),
-        ("How long is the free trial?", "number"),
+        ("How long is the free trial?", "duration"),
+        ("How long does a refund take to reach my card?", "duration"),
         ("What is the minimum age for an account?", "number"),
         ("What's the charge for bringing a kayak back late?", "money"),
         # Yes or no, a date or a condition, a name, a way to pay: no kind.
@@ -49,6 +50,28 @@ def test_what_a_sentence_states():
     assert states("clock", "Open until 5 p.m") and states("clock", "Closes at 18:00.")
     assert states("number", "Up to six profiles.") and not states("number", "Members only.")
     assert states("number", "Billed monthly.") and states("number", "Once a year.")
+    for span in (
+        "30 days",
+        "3-5 business days",
+        "2 to 4 weeks",
+        "a month",
+        "One year.",
+        "24h",
+        "48 hrs",
+        "a 2-metre cable",
+        "a fortnight",
+        "Delivered overnight.",
+    ):
+        assert states("duration", span), span
+    # A count, a date, a time of day or a word ending in a unit's letter is no span.
+    for other in (
+        "Each household can use the trial once.",
+        "On 3 May.",
+        "Open at 9 am.",
+        "I am here.",
+        "Up to six profiles.",
+    ):
+        assert not states("duration", other), other
     with pytest.raises(ValueError, match="kind: 'price'"):
         states("price", "It costs $5.")  # type: ignore[arg-type]
 
