@@ -130,8 +130,8 @@ class Answer:
     # question better: verify.quote_margin); the answer is then sentence [1], quoted.
     # "off-topic": the answer did not address the question (verify.min_relevance); it is then
     # sentence [1], or the refusal when that one does not either. "no-value": the question asks
-    # for a time, a price or a number the answer does not state (verify.answer_kind); sentence
-    # [1] when it states one, else the refusal.
+    # for a time, a price, a span or a number the answer does not state (verify.answer_kind);
+    # sentence [1] when it states one, else the refusal.
     overruled: Overruled | None = None
 
 

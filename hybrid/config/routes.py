@@ -65,8 +65,8 @@ class VerifyConfig(Strict):
     # turned 3 refusals into right answers and 1 unanswerable question into an answer
     # (coverage 0.71; docs/answers.md). None: cosine alone decides.
     relevance_coverage: float | None = Field(0.7, ge=0, le=1)
-    # A question that asks for a time of day, a price or a number (answer.expected) is not
-    # answered by a sentence that states none: sentence [1] replaces it when [1] states one
+    # A question that asks for a time of day, a price, a span or a number (answer.expected) is
+    # not answered by a sentence that states none: sentence [1] replaces it when [1] states one
     # (evidence.kind_first puts such a sentence first), else the route refuses. Over the four
     # KB splits none of the shipped answerer's 183 right answers to such questions lacked one;
     # 4 answers did, 2 wrong and 2 to unanswerable questions (docs/answers.md). Off unless set,
@@ -108,8 +108,8 @@ class EvidenceConfig(Strict):
     # names: answer.naming) read only those documents' sentences: filter keeps the top chunks
     # that are theirs, search searches them alone; either way, none found: refuse. all: off.
     named: Literal["all", "filter", "search"] = "filter"
-    # When the question asks for a time of day, a price or a number and sentence [1] states
-    # none, the first shown sentence that does goes first: the answerer quotes [1]
+    # When the question asks for a time of day, a price, a span or a number and sentence [1]
+    # states none, the first shown sentence that does goes first: the answerer quotes [1]
     # (answer.expected). Drafts' quoted leads keep their order.
     kind_first: bool = True
     # The route's min_similarity is met by the best shown sentence as well as by the best chunk
