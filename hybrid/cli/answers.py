@@ -66,6 +66,13 @@ def held_out_only(qa_set, data: Path, adapter: Path | None):
     return renamed, sorted(kept)
 
 
+# The question set's options, one declaration for `eval answers` and `eval evidence`.
+_DATA = typer.Option(None, help="SQuAD-format JSON (e.g. PolicyQA dev).")
+_DOCS = typer.Option(None, help="Folder of documents (with --questions).")
+_QUESTIONS = typer.Option(None, help="JSONL: question, answers, documents.")
+_SEED = typer.Option(0, help="Seed of the sample.")
+
+
 def question_set(
     data: Path | None,
     docs: Path | None,
@@ -100,14 +107,14 @@ def question_set(
 @eval_app.command("answers")
 def eval_answers(
     ctx: typer.Context,
-    data: Path = typer.Option(None, help="SQuAD-format JSON (e.g. PolicyQA dev)."),
-    docs: Path = typer.Option(None, help="Folder of documents (with --questions)."),
-    questions: Path = typer.Option(None, help="JSONL: question, answers, documents."),
+    data: Path = _DATA,
+    docs: Path = _DOCS,
+    questions: Path = _QUESTIONS,
     arms: str = typer.Option(",".join(("base", "base+rag", "tuned", "tuned+rag"))),
     adapter: str = typer.Option(None, help="Tuned arms' adapter: NAME or PATH (default: shipped)."),
     route: str = typer.Option("support", help="The serving route every arm copies."),
     limit: int = typer.Option(None, help="Ask a deterministic sample of N questions."),
-    seed: int = typer.Option(0, help="Seed of the sample."),
+    seed: int = _SEED,
     concurrency: int = typer.Option(
         1, help="Questions in flight at once (latencies are then under load)."
     ),
@@ -143,12 +150,12 @@ def eval_answers(
 @eval_app.command("evidence")
 def eval_evidence(
     ctx: typer.Context,
-    data: Path = typer.Option(None, help="SQuAD-format JSON (e.g. PolicyQA dev)."),
-    docs: Path = typer.Option(None, help="Folder of documents (with --questions)."),
-    questions: Path = typer.Option(None, help="JSONL: question, answers, documents."),
+    data: Path = _DATA,
+    docs: Path = _DOCS,
+    questions: Path = _QUESTIONS,
     route: str = typer.Option("support", help="The serving route whose evidence is ranked."),
     limit: int = typer.Option(None, help="Rank a deterministic sample of N questions."),
-    seed: int = typer.Option(0, help="Seed of the sample."),
+    seed: int = _SEED,
     all_documents: bool = typer.Option(
         False, help="SQuAD: also rank documents the shipped adapter was trained on."
     ),
