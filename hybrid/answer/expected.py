@@ -40,10 +40,14 @@ _ASKS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow much\b|\b(minimum|maximum|what age)\b")),
 )  # fmt: skip
 _WH = re.compile(r"\b(what|which|how|until when|till when)\b")
-_NUMBER_WORDS = (
+# Counts ("two weeks") and the other words that state a number ("twice", "monthly").
+_COUNT_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred thousand dozen fortnight once twice half daily weekly monthly yearly annually "
+    "hundred thousand"
+)
+_NUMBER_WORDS = (
+    f"{_COUNT_WORDS} dozen fortnight once twice half daily weekly monthly yearly annually "
     "immediately"
 )
 # What a sentence states: "3 pm", "10.30 pm", "5 p.m", "noon", "18:00"; "$3.50", "£5", "5 €",
@@ -65,7 +69,7 @@ _STATES: dict[Kind, re.Pattern[str]] = {
     "duration": re.compile(
         # A word needs a gap before its unit ("a month"; "am" is no span).
         r"(\d+(\s?(-|to|or)\s?\d+)?[\s-]?|\b(a|an|"
-        + "|".join(_NUMBER_WORDS.split()[:29])  # "one" to "thousand"
+        + "|".join(_COUNT_WORDS.split())
         + r")[\s-])(working |business |calendar |full |consecutive )?"
         r"(seconds?|minutes?|mins?|hours?|hrs?|h|days?|nights?|weeks?|months?|years?|km|kilomet"
         r"(er|re)s?|miles?|metres?|meters?|m|cm|inch(es)?|feet|foot)\b|\bfortnight"
