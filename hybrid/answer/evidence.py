@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -201,7 +201,11 @@ def sentence_hits(
     if ev.kind_first and not first:  # "How much ...?": a sentence with a price goes first
         chosen = expected.kind_first(question, chosen, lambda c: c.sentence.text)
     where = {h.chunk.chunk_id: h.collection for h in hits}
-    sentences = [Hit(where[c.sentence.chunk_id], c.sentence, c.vector, c.title) for c in chosen]
+    # A sentence's score is its evidence score (``select``), no longer its chunk's RRF score.
+    sentences = [
+        Hit(where[c.sentence.chunk_id], replace(c.sentence, score=c.score), c.vector, c.title)
+        for c in chosen
+    ]
     answered = bool(found) or not gate
     asked = np.asarray(vector).reshape(-1)
     cosine = max((float(c.vector @ asked) for c in chosen), default=None)

@@ -116,6 +116,10 @@ class Finisher:
                 return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
             if topic == "first" and overruled is None and not (quote and quote.n == 1):
                 (parsed, checks), overruled = self._first(comp, route, parsed), "off-topic"
+        if verify.tie_margin is not None and comp.question and answered:
+            tied = _tied(comp, checks, verify.tie_margin)
+            if tied is not None:
+                parsed, checks = self._with(comp, route, parsed, tied)
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -158,6 +162,16 @@ class Finisher:
         parsed = citations.parse(f"{first} [1]", len(comp.sources))
         parsed = replace(parsed, removed=replaced.removed)
         return parsed, self.checks(comp, route, parsed)
+
+    def _with(
+        self, comp: Composition, route: RouteConfig, parsed: citations.Parsed, n: int
+    ) -> tuple[citations.Parsed, list[citations.Check]]:
+        """The answer with evidence sentence ``n`` quoted and cited beside it, in the sources'
+        order, and its checks."""
+        quoted = f"{comp.sources[n - 1].chunk.text} [{n}]"
+        text = f"{quoted} {parsed.text}" if n == 1 else f"{parsed.text} {quoted}"
+        both = replace(citations.parse(text, len(comp.sources)), removed=parsed.removed)
+        return both, self.checks(comp, route, both)
 
     def checks(
         self, comp: Composition, route: RouteConfig, parsed: citations.Parsed
@@ -208,3 +222,26 @@ class Finisher:
         if name not in self._nli_models:
             self._nli_models[name] = claims.NLI(name)
         return self._nli_models[name]
+
+
+def _tied(comp: Composition, checks: list[citations.Check], margin: float) -> int | None:
+    """The other of sentences [1] and [2] when the answer cites only one of them, verified, and
+    the ranking hardly tells them apart (``verify.tie_margin``): both from one document, both
+    stating a value of the kind asked, scores within ``margin``. None otherwise.
+
+    Example: for "What does Quillhouse charge for Standard Post?", the answer "Standard Post is
+    free on orders over $35. [1]" beside [2] "Standard Post ... costs $3.50." (scores 1.08 and
+    1.03) -> 2.
+    """
+    kind = expected.asks_for(comp.question)
+    cited = {c.n for c in checks if c.n}
+    if kind is None or len(comp.sources) < 2 or len(cited) != 1 or not cited <= {1, 2}:
+        return None
+    if not all(c.verified for c in checks):
+        return None
+    one, two = (s.chunk for s in comp.sources[:2])
+    if one.doc_id != two.doc_id or one.score - two.score > margin:
+        return None
+    if not (expected.states(kind, one.text) and expected.states(kind, two.text)):
+        return None
+    return 3 - cited.pop()

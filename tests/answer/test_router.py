@@ -716,6 +716,40 @@ def test_an_answer_far_by_cosine_that_holds_the_questions_words_stands(tmp_path,
     assert wrong.overruled == "off-topic" and wrong.text == f"{answer} [1]"
 
 
+def test_two_sentences_that_state_the_value_asked_and_tie_are_both_given(
+    tmp_path, embedder, engine
+):
+    post = (
+        "# Shipping\n\nStandard Post is free on orders over $35.\n\n"
+        "Standard Post takes 2 to 4 business days and costs $3.50.\n"
+    )
+    docs = write_docs(tmp_path / "post", {"post.md": post})
+    asked = "What does the shop charge for Standard Post?"
+
+    def finished(name: str, question: str, n: int, **verify) -> tuple[Composition, Answer]:
+        router = checked(tmp_path / name, embedder, engine, docs, verify, -1, None)
+        comp = router.compose("shop", user(question))
+        return comp, router.finish(comp, f"{comp.sources[n - 1].chunk.text} [{n}]")
+
+    comp, both = finished("on", asked, 1, tie_margin=0.15)
+    one, two = (s.chunk for s in comp.sources)
+    # Sentences carry their evidence score (cosine + overlap), not their chunk's RRF score.
+    assert one.score > 0.5 and 0.01 < one.score - two.score <= 0.15  # about 0.83 and 0.76
+    assert both.text == f"{one.text} [1] {two.text} [2]" and both.overruled is None
+    assert [c["n"] for c in both.citations] == [1, 2]
+    assert all(c["verified"] for c in both.citations)
+    # The answer cites [2]: [1] goes before it. Either way, nothing is added with the check off,
+    # with a margin under the two scores' gap, or when the question asks for no value.
+    _, second = finished("second", asked, 2, tie_margin=0.15)
+    assert second.text == both.text
+    _, off = finished("off", asked, 1)
+    assert off.text == f"{one.text} [1]"
+    _, apart = finished("apart", asked, 1, tie_margin=(one.score - two.score) / 2)
+    assert apart.text == f"{one.text} [1]"
+    _, plain = finished("plain", "Is Standard Post sent with tracking?", 1, tie_margin=0.15)
+    assert len(plain.citations) == 1
+
+
 def test_an_answer_without_the_value_asked_for_gives_way_to_one_that_states_it(
     tmp_path, embedder, engine
 ):
