@@ -1,6 +1,7 @@
 """Finish an answer: parse its ``[n]``, verify each sentence against the evidence it cites, and
 let the checks overrule what the model said (a refusal the evidence answers, a quote of the
-wrong sentence, an answer about something else), as the route configures them.
+wrong sentence, an answer about something else) or complete it (the sentence the ranking could
+not tell from the one it quotes), as the route configures them.
 """
 
 from __future__ import annotations
