@@ -116,7 +116,7 @@ def _named_with(token: Token) -> bool:
     )
 
 
-def rare(name: str, rank: int = RARE_RANK, tagger: str = TAGGER) -> bool:
+def rare(name: str, rank: float = RARE_RANK, tagger: str = TAGGER) -> bool:
     """Whether a word of ``name`` is outside the ``rank`` most frequent English words (or has
     no vector): a brand ("Acme", "Northwind"), not a capitalised common word ("Agreement",
     "Effective Date", "Privacy Policy").
