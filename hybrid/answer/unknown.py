@@ -16,7 +16,9 @@ and no particle ("kick in"), a verb does. Next to a name it reads a lower-case w
 the name ("leftover Fernleaf account credit"): such a lower-case word, modifying a capitalised
 name, is no proper noun and, not read as a common noun either, is left alone. The vocabulary is
 the whole collection's, not the scoped documents': questions put in other words than the one
-document's (PolicyQA's) must not be refused.
+document's (PolicyQA's) must not be refused. Only the sentence that asks is read: the ones
+before it tell the asker's situation in their own words ("I use a wheelchair and need a carer
+with me."), unless it points back to them ("Can I bring it?").
 
 Example: ``unknown_nouns("Does it include payroll?", knows, ["Plans include invoicing."],
 vectors, 0.8)`` -> ``["payroll"]`` where ``knows("payrol")`` is False.
@@ -25,6 +27,7 @@ vectors, 0.8)`` -> ``["payroll"]`` where ``knows("payrol")`` is False.
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from string import ascii_lowercase
@@ -167,6 +170,40 @@ def mistyped(noun: str, knows: Callable[[str], bool], tagger: str = TAGGER) -> b
     return any(knows(terms[0]) for terms in tokenize(slips(noun)) if terms)
 
 
+# The question's last sentence (or its part after " - ") asks; the ones before describe the
+# asker's situation in their own words ("I use a wheelchair and need a carer with me. Does
+# Quavetta give a free ticket for my assistant?"). A last sentence that points back with one
+# of these ("Can I bring it?") asks about what the earlier ones name.
+# A sentence ends at . ? or ! before a capital, but not after an abbreviation ("Paddle Co.").
+_PARTS = re.compile(r"(?<=[.?!])\s+(?=[A-Z])|\s+-\s+")
+_ABBREVIATIONS = frozenset("co inc ltd corp plc llc st dr mr mrs ms no vs etc approx".split())
+_POINTS_BACK = frozenset(
+    "it its they them their he him his she her one ones this that these those".split()
+)
+
+
+def asked_part(question: str) -> str:
+    """The part of ``question`` that asks: its last sentence, unless that points back.
+
+    Example: ``asked_part("Pelfino lost my coat. Do they pay for it?")`` -> the whole question;
+    ``asked_part("We arrive in July. Is there a student discount?")`` -> "Is there a student
+    discount?"
+    """
+    parts: list[str] = []
+    for part in _PARTS.split(question.strip()):
+        end = re.search(r"(\w+)\.$", parts[-1]) if parts else None
+        if end and (len(end[1]) == 1 or end[1].lower() in _ABBREVIATIONS):
+            parts[-1] = f"{parts[-1]} {part}"  # "Paddle Co." or "U.S." ended no sentence
+        elif part.strip():
+            parts.append(part)
+    if len(parts) < 2:
+        return question
+    last = parts[-1]
+    if _POINTS_BACK & {w.lower() for w in re.findall(r"[A-Za-z]+", last)}:
+        return question
+    return last
+
+
 def unknown_nouns(
     question: str,
     knows: Callable[[str], bool],
@@ -175,13 +212,14 @@ def unknown_nouns(
     threshold: float,
     documents: Sequence[str] = (),
 ) -> list[str]:
-    """The question's specific nouns that no collection holds (``knows`` a stemmed term) and no
+    """The specific nouns of the question's asking part (``asked_part``) that no collection
+    holds (``knows`` a stemmed term) and no
     content word of the ``evidence`` sentences resembles at ``threshold`` cosine or more
     (``evidence.unknown_nouns``); the words of the ``documents``' names (the evidence's:
     "shipping.txt") are known too. Empty: nothing says the documents lack what is asked."""
     named = set().union(*(words_of(d) for d in documents))
     missing = []
-    for noun in specific_nouns(question):
+    for noun in specific_nouns(asked_part(question)):
         if noun in named:
             continue
         # BM25's terms: stop words dropped, Snowball stems

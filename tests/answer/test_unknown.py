@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hybrid.answer.coverage import WordVectors
-from hybrid.answer.unknown import mistyped, slips, specific_nouns, unknown_nouns
+from hybrid.answer.unknown import asked_part, mistyped, slips, specific_nouns, unknown_nouns
 from hybrid.knowledge.lexical import tokenize
 
 PLANS = [
@@ -51,6 +51,25 @@ def test_a_noun_no_document_holds_is_unknown_and_one_they_hold_is_not(embedder):
     assert unknown_nouns(tracked, knows, PLANS, vectors, 0.7) == []
     # Nothing to compare with: what the documents lack is unknown.
     assert unknown_nouns(asked, knows, [], vectors, 0.8) == ["payroll"]
+
+
+def test_only_the_asking_sentence_names_what_is_asked(embedder):
+    vectors, knows = WordVectors(embedder.embed), knows_of(PLANS)
+    # The sentence before says who asks, in their own words; the question is about the plans.
+    told = "I run a bakery with payroll for three staff. Does the Team plan add users?"
+    assert asked_part(told) == "Does the Team plan add users?"
+    assert unknown_nouns(told, knows, PLANS, vectors, 0.8) == []
+    # A last sentence that points back asks about what the one before names.
+    back = "We need payroll. Is it in the Team plan?"
+    assert asked_part(back) == back
+    assert unknown_nouns(back, knows, PLANS, vectors, 0.8) == ["payroll"]
+    # A part after " - " asks too; "Co." and "U.S." end no sentence.
+    sent = "TallyForge sent a bakery invoice - is there an extra charge?"
+    assert asked_part(sent) == "is there an extra charge?"
+    assert (
+        asked_part("Does TallyForge Co. include payroll?") == "Does TallyForge Co. include payroll?"
+    )
+    assert asked_part("I live in the U.S. Can I pay?") == "I live in the U.S. Can I pay?"
 
 
 def test_a_typing_slip_of_a_known_word_is_known(embedder):
