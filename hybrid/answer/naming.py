@@ -15,10 +15,6 @@ _SUFFIX = re.compile(r"(?:inc|corp|corporation|llc|ltd|plc|co|company|holdings|g
 # Proper names: capitalised words in a row ("Leader Act Ltd", "EZJR", "Fox Mobile").
 _PROPER = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
 _NOT_NAMES = frozenset("I The A An Which What Who Where When How Summarise Summarize".split())
-# ... and at the start of the text or of a sentence, where every word is capitalised: a name
-# there only when it is no English word ("Pelfino damaged my jacket."; not "Does", "Kayaks").
-_NO_VECTOR = float("inf")  # the rank ``unknown.rare`` gives a word without a vector
-_INITIAL = re.compile(r"[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*")
 # A name in more chunks than this is everywhere (a company's on all its pages): it names none.
 MAX_NAME_CHUNKS = 200
 
@@ -100,16 +96,9 @@ def common_names(text: str, retrievers: Sequence[Retriever], least: int = 3) -> 
 
 
 def _proper_names(text: str) -> list[str]:
-    """The proper names of ``text`` worth looking up: not asking words, "I've" or "Inc."; a
-    sentence's capitalised first words when the first has no English word vector (a coined
-    brand; ``unknown.rare``: "Acme" has one, and is a name only inside a sentence)."""
-    from hybrid.answer.unknown import rare  # unknown reads file names with this module
-
-    starts = [_INITIAL.match(s) for s in re.split(r"(?<=[.?!])\s+", text.strip())]
-    coined = [m[0] for m in starts if m and rare(re.split(r"[^\w-]", m[0])[0], _NO_VECTOR)]
+    """The proper names of ``text`` worth looking up: not asking words, "I've" or "Inc."."""
     # "StreamLark's Lark Plus" is two names: the company's and its product's.
-    found = coined + _PROPER.findall(text)
-    names = [n for run in found for n in re.split(r"['\u2019]s\s+", run)]
+    names = [n for found in _PROPER.findall(text) for n in re.split(r"['\u2019]s\s+", found)]
     return [
         name
         for name in names

@@ -432,9 +432,6 @@ def test_a_company_with_two_policies_is_named_by_both(tmp_path, embedder, engine
     assert named("Does Northwind rent kayaks?", ["shop"]) == []  # on every document
     assert named("What does Northwind's Harborline charge?", ["shop"]) == ["kayak-rentals.md"]
     assert named("What do Lark Plus members get?", ["shop"]) == ["bike-warranty.txt"]
-    # A sentence's first word is capitalised anyway: a name there when it is no English word.
-    assert named("Harborline lost my booking. Can I still rent?", ["shop"]) == ["kayak-rentals.md"]
-    assert named("Kayaks for $25? Plus gear too?", ["shop"]) == []  # words, if rare ones
     got = router.retrieve("shop", "What is the return window for a Brightwheel electric bike?")
     assert got.named == ("bike-returns.md", "bike-warranty.txt") and not got.refused
     assert got.hits[0].chunk.doc_id == "bike-returns.md" and "14 days" in got.hits[0].chunk.text
