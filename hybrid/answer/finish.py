@@ -241,7 +241,7 @@ def _tied(comp: Composition, checks: list[citations.Check], margin: float) -> in
     if not all(c.verified for c in checks):
         return None
     one, two = (s.chunk for s in comp.sources[:2])
-    if one.doc_id != two.doc_id or one.score - two.score > margin:
+    if one.doc_id != two.doc_id or abs(one.score - two.score) > margin:
         return None
     if not (expected.states(kind, one.text) and expected.states(kind, two.text)):
         return None

@@ -740,8 +740,8 @@ def test_two_sentences_that_state_the_value_asked_and_tie_are_both_given(
     assert all(c["verified"] for c in both.citations)
     # The answer cites [2]: [1] goes before it. Either way, nothing is added with the check off,
     # with a margin under the two scores' gap, or when the question asks for no value.
-    _, second = finished("second", asked, 2, tie_margin=0.15)
-    assert second.text == both.text
+    _, second = finished("second", asked, 2, tie_margin=0.15, quote_margin=None)
+    assert second.text == both.text and second.overruled is None  # the model's [2] stood
     _, off = finished("off", asked, 1)
     assert off.text == f"{one.text} [1]"
     _, apart = finished("apart", asked, 1, tie_margin=(one.score - two.score) / 2)
