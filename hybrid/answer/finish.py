@@ -121,6 +121,7 @@ class Finisher:
             tied = _tied(comp, checks, verify.tie_margin)
             if tied is not None:
                 parsed, checks = self._with(comp, route, parsed, tied)
+                overruled = overruled or "tie"
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -245,4 +246,6 @@ def _tied(comp: Composition, checks: list[citations.Check], margin: float) -> in
         return None
     if not (expected.states(kind, one.text) and expected.states(kind, two.text)):
         return None
-    return 3 - cited.pop()
+    other = 3 - cited.pop()
+    # A sentence that says it already, left uncited (verify.attribute_uncited off), is enough.
+    return None if any(c.aligned == other for c in checks) else other

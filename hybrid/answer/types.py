@@ -115,7 +115,7 @@ class Citation(TypedDict):
     sentences: list[CheckedSentence]
 
 
-Overruled = Literal["refusal", "choice", "off-topic", "no-value"]
+Overruled = Literal["refusal", "choice", "off-topic", "no-value", "tie"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,9 @@ class Answer:
     # "off-topic": the answer did not address the question (verify.min_relevance); it is then
     # sentence [1], or the refusal when that one does not either. "no-value": the question asks
     # for a time, a price, a span or a number the answer does not state (verify.answer_kind);
-    # sentence [1] when it states one, else the refusal.
+    # sentence [1] when it states one, else the refusal. "tie": it cited one of sentences [1]
+    # and [2] where both state the value asked and score alike (verify.tie_margin); the other
+    # is quoted beside it. The first check that fired names it.
     overruled: Overruled | None = None
 
 

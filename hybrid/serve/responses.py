@@ -43,7 +43,8 @@ class Retrieval(BaseModel):
     refused: bool
     # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers;
     # "off-topic": its answer did not address the question (sentence [1] or the refusal instead);
-    # "no-value": it stated no time, price or number where one was asked (the same)
+    # "no-value": it stated no time, price or number where one was asked (the same);
+    # "tie": it cited one of [1] and [2] where both state the value and score alike (both given)
     overruled: Overruled | None = None
     # Refused before generating: what the question names that no searched collection holds
     unknown: list[str] = []
@@ -253,6 +254,8 @@ class PreviewHit(BaseModel):
     pages: str | None
     heading: str
     text: str
+    # The ranking's score: a chunk's fused (RRF) score, or on a route that shows sentences
+    # (evidence.sentences) the sentence's evidence score (cosine, word overlap and its chunk's)
     score: float
     similarity: float | None
     chunk_id: str

@@ -735,19 +735,24 @@ def test_two_sentences_that_state_the_value_asked_and_tie_are_both_given(
     one, two = (s.chunk for s in comp.sources)
     # Sentences carry their evidence score (cosine + overlap), not their chunk's RRF score.
     assert one.score > 0.5 and 0.01 < one.score - two.score <= 0.15  # about 0.83 and 0.76
-    assert both.text == f"{one.text} [1] {two.text} [2]" and both.overruled is None
+    assert both.text == f"{one.text} [1] {two.text} [2]" and both.overruled == "tie"
     assert [c["n"] for c in both.citations] == [1, 2]
     assert all(c["verified"] for c in both.citations)
     # The answer cites [2]: [1] goes before it. Either way, nothing is added with the check off,
     # with a margin under the two scores' gap, or when the question asks for no value.
     _, second = finished("second", asked, 2, tie_margin=0.15, quote_margin=None)
-    assert second.text == both.text and second.overruled is None  # the model's [2] stood
+    assert second.text == both.text and second.overruled == "tie"  # the model's [2] stood
     _, off = finished("off", asked, 1)
-    assert off.text == f"{one.text} [1]"
+    assert off.text == f"{one.text} [1]" and off.overruled is None
     _, apart = finished("apart", asked, 1, tie_margin=(one.score - two.score) / 2)
     assert apart.text == f"{one.text} [1]"
     _, plain = finished("plain", "Is Standard Post sent with tracking?", 1, tie_margin=0.15)
     assert len(plain.citations) == 1
+    # The answer says [2] already, uncited (attribute_uncited off): it is not said twice.
+    verify = {"tie_margin": 0.15, "attribute_uncited": False}
+    bare = checked(tmp_path / "bare", embedder, engine, docs, verify, -1, None)
+    said = bare.finish(bare.compose("shop", user(asked)), f"{one.text} [1] {two.text}")
+    assert said.text.count(two.text) == 1 and said.overruled is None
 
 
 def test_an_answer_without_the_value_asked_for_gives_way_to_one_that_states_it(
