@@ -33,6 +33,8 @@ _ASKING = frozenset(
     "which what where when who whom whose how why does do is are can could would should will "
     "may might please tell explain i my me you your we our us".split()
 )
+# "How long ...?" asks for a span: "long" is no word the answer holds ("guaranteed for 5 years").
+_HOW = re.compile(r"\bhow (long|soon|often|quickly|far|old)\b")
 
 
 def content_words(text: str) -> list[str]:
@@ -40,7 +42,7 @@ def content_words(text: str) -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     seen: dict[str, None] = {}
-    for word in _WORD.findall(text.lower()):
+    for word in _WORD.findall(_HOW.sub("how", text.lower())):
         if word not in ENGLISH_STOP_WORDS and word not in _ASKING:
             seen.setdefault(word, None)
     return list(seen)

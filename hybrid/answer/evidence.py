@@ -16,7 +16,7 @@ import numpy as np
 
 from hybrid.answer import expected
 from hybrid.answer.naming import without_names
-from hybrid.answer.sentences import pieces
+from hybrid.answer.sentences import following, pieces
 from hybrid.answer.types import Hit
 from hybrid.config import EvidenceConfig
 from hybrid.knowledge.embedder import Embedder
@@ -151,6 +151,18 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     return [i for i, f in enumerate(found) if len(distinctive & f) >= need][:n]
 
 
+def _followed(chosen: list[Scored], chunks: Sequence[SearchResult], anaphora: bool) -> list[Scored]:
+    """``chosen`` with [1] read together with the sentence after it in its paragraph
+    (``sentences.following``), which leaves the rest if it is there too."""
+    top = chosen[0]
+    chunk = next(c for c in chunks if c.chunk_id == top.sentence.chunk_id)
+    both = following(chunk, top.sentence, anaphora)
+    if both is None:
+        return chosen
+    rest = [c for c in chosen[1:] if " ".join(c.sentence.text.split()) not in both.text]
+    return [replace(top, sentence=both), *rest]
+
+
 class Sentences(NamedTuple):
     """A route's evidence as sentences (``sentence_hits``)."""
 
@@ -200,6 +212,8 @@ def sentence_hits(
     chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
     if ev.kind_first and not first:  # "How much ...?": a sentence with a price goes first
         chosen = expected.kind_first(question, chosen, lambda c: c.sentence.text)
+    if ev.follow and not first and chosen and expected.asks_what_follows(question):
+        chosen = _followed(chosen, [h.chunk for h in hits], ev.anaphora)
     where = {h.chunk.chunk_id: h.collection for h in hits}
     # A sentence's score is its evidence score (``select``), no longer its chunk's RRF score.
     sentences = [

@@ -40,6 +40,11 @@ _ASKS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow much\b|\b(minimum|maximum|what age)\b")),
 )  # fmt: skip
 _WH = re.compile(r"\b(what|which|how|until when|till when)\b")
+# "What happens if ...?", "What does Kelvarro do if ...?": what follows a condition.
+_FOLLOWS = re.compile(
+    r"\bwhat (happens|will happen|would happen|happened)\b"
+    r"|\bwhat (do|does|will|would) (\S+ ){1,3}do (if|when|once|after)\b"
+)
 # Counts ("two weeks") and the other words that state a number ("twice", "monthly").
 _COUNT_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -52,6 +57,18 @@ _NUMBER_WORDS = (
 )
 # What a sentence states: "3 pm", "10.30 pm", "5 p.m", "noon", "18:00"; "$3.50", "£5", "5 €",
 # "20 EUR", "15%", "free (of charge)"; a figure, a number word or "a month" / "every week".
+# Currencies as written beside a figure: ISO 4217 codes of the common ones ("CHF 390", "99 SEK")
+# and their names; symbols in the pattern below. A code alone ("USD") states no amount. Not
+# those that are English words beside a number too ("try 3 times", "2 ore samples").
+_CURRENCY_CODES = (
+    "usd eur gbp chf jpy cny rmb aud cad nzd sek nok dkk isk pln czk huf ron bgn inr sgd hkd "
+    "zar brl mxn krw aed sar qar ils thb myr idr twd"
+)
+_CURRENCY_NAMES = (
+    r"dollars? pounds? euros? cents? pence percent francs? rappen yen yuan rupees? kron(or|a|er|ur)"
+    r" zloty(s)? rand reais dirhams? riyals? shekels? baht ringgit"
+)
+_CURRENCY = "|".join(_CURRENCY_CODES.split() + _CURRENCY_NAMES.split())
 _STATES: dict[Kind, re.Pattern[str]] = {
     "clock": re.compile(
         r"\b\d{1,2}([:.]\d{2})?\s?(am|pm|a\.m\.?|p\.m\.?)(?!\w)|\b(noon|midday|midnight)\b"
@@ -59,8 +76,8 @@ _STATES: dict[Kind, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "money": re.compile(
-        r"[$£€¥₹]\s?\d|\d\s?([$£€¥₹%]|(eur|usd|gbp|dollars?|pounds?|euros?|cents?|pence|percent)\b)"
-        r"|\b(eur|usd|gbp)\s?\d|\b\d+p\b"
+        r"[$£€¥₹₩₺₽₪₱฿₫₦₴]\s?\d|\d\s?([$£€¥₹₩₺₽₪₱฿₫₦₴%]|(" + _CURRENCY + r")\b)"
+        r"|\b(" + "|".join(_CURRENCY_CODES.split()) + r"|fr\.|kr\.?|zł)\s?\d|\b\d+p\b"
         # "free of charge", not "feel free to", "free from defects", "gluten-free"
         r"|(?<![-\w])free\b(?!\s+(to|from|of defects))",
         re.IGNORECASE,
@@ -94,6 +111,17 @@ def asks_for(question: str) -> Kind | None:
     if not _WH.search(text):
         return None  # "Does it offer a free trial before the first charge?" asks yes or no
     return next((kind for kind, pattern in _ASKS if pattern.search(text)), None)
+
+
+def asks_what_follows(question: str) -> bool:
+    """Whether ``question`` asks what follows a condition or an event. A document states the
+    condition first and what follows in the next sentence ("Check-in closes 15 minutes before
+    departure. Passengers who arrive after it closes may be moved to the next sailing ..."),
+    and the condition is what matches the question best.
+
+    Example: ``asks_what_follows("What happens if I miss check-in?")`` -> True
+    """
+    return _FOLLOWS.search(question.lower()) is not None
 
 
 def states(kind: Kind, text: str) -> bool:

@@ -134,6 +134,30 @@ def pieces(chunk: SearchResult, anaphora: bool = False) -> list[Piece]:
     return out
 
 
+def following(
+    chunk: SearchResult, sentence: SearchResult, anaphora: bool = False
+) -> SearchResult | None:
+    """``sentence`` (a piece of ``chunk``, ``pieces`` with ``anaphora``) and the piece after it
+    in its paragraph, as one sentence (text whitespace-normalised, offsets spanning both); None
+    where the paragraph, the section or the chunk ends with it, or the two run past
+    ``MAX_CHARS``.
+
+    Example: in "Check-in closes at 9. Late arrivals pay $15.\n\nPets travel free.", the first
+    sentence -> "Check-in closes at 9. Late arrivals pay $15."
+    """
+    found = pieces(chunk, anaphora)
+    starts = [p.sentence.char_start for p in found]
+    at = starts.index(sentence.char_start) if sentence.char_start in starts else None
+    if at is None or at + 1 == len(found) or found[at + 1].title:
+        return None  # not a piece of this chunk, its last, or the next opens a section
+    after = found[at + 1].sentence
+    start, end = sentence.char_start - chunk.char_start, after.char_end - chunk.char_start
+    gap = chunk.text[sentence.char_end - chunk.char_start : after.char_start - chunk.char_start]
+    if "\n\n" in gap or end - start > MAX_CHARS:
+        return None
+    return replace(sentence, text=" ".join(chunk.text[start:end].split()), char_end=after.char_end)
+
+
 def _points_back(text: str, kept: int, start: int, body: str, bullet: bool) -> bool:
     """Whether the sentence ``body`` (at ``start`` in ``text``) points back at the piece kept
     just before it (at ``kept``): it opens with a pronoun or a demonstrative, is no list item,

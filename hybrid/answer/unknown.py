@@ -54,6 +54,14 @@ _META = frozenset(
     # choice apply to?": the documents say what it covers, not "scope").
     + "scope extent range kind kinds type types sort sorts category categories".split()
 )
+# Parts of the day, the week and the year say when, not what: a document that says "AM or PM
+# slot" or "Saturday and Sunday" answers "a morning or afternoon slot" and "at weekends". (A
+# day's name or a holiday may be what is asked: "Are you open on Sundays?")
+_TIMES = frozenset(
+    "morning mornings afternoon afternoons evening evenings night nights daytime overnight "
+    "midday midnight noon weekend weekends weekday weekdays january february march april may "
+    "june july august september october november december".split()
+)
 # A slip is one letter left out, added, changed or swapped; in a word this long or longer (a
 # shorter one has too many neighbours).
 SLIP_MIN_LETTERS = 5
@@ -96,7 +104,7 @@ def specific_nouns(text: str, tagger: str = TAGGER) -> list[str]:
             continue  # "does Cinderbox promise": tagged a noun, parsed as the verb it is
         if token.i + 1 < len(token.doc) and token.doc[token.i + 1].tag_ == "RP":
             continue  # "does illness cover kick in": a particle follows a verb, not a noun
-        if token.lower_ in _META:
+        if token.lower_ in _META or token.lower_ in _TIMES:
             continue
         if _named_with(token):
             continue  # "leftover Fernleaf": part of no name, and no noun either
@@ -173,19 +181,20 @@ def mistyped(noun: str, knows: Callable[[str], bool], tagger: str = TAGGER) -> b
 # The question's last sentence (or its part after " - ") asks; the ones before describe the
 # asker's situation in their own words ("I use a wheelchair and need a carer with me. Does
 # Quavetta give a free ticket for my assistant?"). A last sentence that points back with one
-# of these ("Can I bring it?") asks about what the earlier ones name.
+# of these ("Can I bring it?") asks about what the earlier ones name. Not "they" or "them":
+# asked of a company, they are the company ("The tile saw I hired stopped working. How quickly
+# do I need to tell them?").
 # A sentence ends at . ? or ! before a capital, but not after an abbreviation ("Paddle Co.").
 _PARTS = re.compile(r"(?<=[.?!])\s+(?=[A-Z])|\s+-\s+")
 _ABBREVIATIONS = frozenset("co inc ltd corp plc llc st dr mr mrs ms no vs etc approx".split())
-_POINTS_BACK = frozenset(
-    "it its they them their he him his she her one ones this that these those".split()
-)
+_POINTS_BACK = frozenset("it its he him his she her one ones this that these those".split())
 
 
 def asked_part(question: str) -> str:
     """The part of ``question`` that asks: its last sentence, unless that points back.
 
-    Example: ``asked_part("Pelfino lost my coat. Do they pay for it?")`` -> the whole question;
+    Example: ``asked_part("Pelfino lost my coat. Do they pay for it?")`` -> the whole question
+    ("it"); ``asked_part("Pelfino lost my coat. What do they pay?")`` -> "What do they pay?";
     ``asked_part("We arrive in July. Is there a student discount?")`` -> "Is there a student
     discount?"
     """

@@ -126,6 +126,9 @@ class EvidenceConfig(Strict):
     # A sentence opening with a pronoun or a demonstrative ("This is called the excess.") is
     # read with the sentence before it, which holds what it points at (answer.sentences).
     anaphora: bool = True
+    # "What happens if ...?" (answer.expected.asks_what_follows): sentence [1], which states the
+    # condition, is read with the sentence after it in its paragraph, which says what follows.
+    follow: bool = True
 
 
 class RouteConfig(Strict):

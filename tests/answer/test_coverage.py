@@ -12,6 +12,9 @@ def test_content_words_leave_out_what_asks():
         "orbit", "50", "plan", "pay", "monthly",
     ]  # fmt: skip
     assert content_words("What is it?") == []
+    # "How long" asks for a span; "long" in a statement is a word like any other.
+    assert content_words("How long is a crown guaranteed?") == ["crown", "guaranteed"]
+    assert content_words("A long cable is included.") == ["long", "cable", "included"]
 
 
 def test_a_sentence_that_answers_covers_the_question_and_an_unrelated_one_does_not(embedder):

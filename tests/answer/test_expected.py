@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.answer.expected import asks_for, kind_first, states
+from hybrid.answer.expected import asks_for, asks_what_follows, kind_first, states
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,22 @@ def test_what_a_question_asks_for(question, kind):
     assert asks_for(question) == kind
 
 
+@pytest.mark.parametrize(
+    ("question", "follows"),
+    [
+        ("What happens if I get to check-in after it has closed?", True),
+        ("What happens to my workspace if my card payments keep failing?", True),
+        ("What does Kelvarro do if my rent is more than two weeks overdue?", True),
+        ("What will you do when my parcel is lost?", True),
+        ("What do I have to do to get my money back?", False),  # a way, not a consequence
+        ("What does the Plus plan include?", False),
+        ("If nobody is home, is there a charge?", False),
+    ],
+)
+def test_questions_that_ask_what_follows_a_condition(question, follows):
+    assert asks_what_follows(question) is follows
+
+
 def test_what_a_sentence_states():
     assert states("clock", "Check-in is from 3 pm.") and states("clock", "Quiet from 10.30 pm.")
     assert not states("clock", "Arrive within 3 days.")
@@ -45,6 +61,10 @@ def test_what_a_sentence_states():
     assert states("money", "Returns are free.") and not states("money", "It takes 2 days.")
     for price in ("It costs 5 €.", "20 EUR a month", "USD 20", "50p a bag", "free of charge"):
         assert states("money", price), price
+    # Any common currency, by code, name or symbol: "CHF 390" once read as no price at all.
+    for price in ("CHF 390 per month", "99 SEK", "Fr. 12.50", "kr 450", "1,200 yen", "₩5000"):
+        assert states("money", price), price
+    assert not states("money", "Pay in CHF or EUR.")  # a currency, no amount
     for other in ("Feel free to call us.", "Free from defects.", "A gluten-free box."):
         assert not states("money", other), other
     assert states("clock", "Open until 5 p.m") and states("clock", "Closes at 18:00.")

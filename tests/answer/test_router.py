@@ -755,6 +755,32 @@ def test_two_sentences_that_state_the_value_asked_and_tie_are_both_given(
     assert said.text.count(two.text) == 1 and said.overruled is None
 
 
+def test_a_question_about_what_follows_reads_the_sentence_after_the_condition(
+    tmp_path, embedder, engine
+):
+    ferry = (
+        "# Check-in\n\nCheck-in closes 15 minutes before departure. Passengers who arrive after "
+        "it closes may be moved to the next sailing for a fee of $15.\n\nPets travel free of "
+        "charge on every sailing.\n"
+    )
+    docs = write_docs(tmp_path / "ferry", {"ferry.md": ferry})
+    asked = "What happens if I get to check-in after it has closed?"
+    evidence = {"unit": "sentences", "sentences": 2, "unknown_nouns": None}
+
+    def shown(name: str, **more) -> list[str]:
+        route = {"template": "prompts/evidence_answer.j2", "evidence": evidence | more}
+        router = router_for(tmp_path / name, embedder, engine, docs, **route)
+        return [s.chunk.text for s in router.compose("shop", user(asked)).sources]
+
+    closes = "Check-in closes 15 minutes before departure."
+    late = (
+        "Passengers who arrive after it closes may be moved to the next sailing for a fee of $15."
+    )
+    assert shown("off", follow=False)[0] == closes  # the condition matches the question best
+    on = shown("on")
+    assert on[0] == f"{closes} {late}" and late not in on[1:]  # said once, with [1]
+
+
 def test_an_answer_without_the_value_asked_for_gives_way_to_one_that_states_it(
     tmp_path, embedder, engine
 ):

@@ -194,3 +194,27 @@ def test_a_sentence_that_points_back_is_read_with_the_one_before_it():
     # Without it (and always in ``split``, which verification aligns answers against) each
     # sentence stands alone.
     assert "This is called the excess." in [p.text for p in sentences.split(chunk(POINTING))]
+
+
+FOLLOWING = (
+    "Check-in closes 15 minutes before departure. Passengers who arrive after it closes\n"
+    "may be moved to the next sailing. Pets travel free of charge.\n\nCabins cost $58 each.\n\n"
+    "CHANGES\n"
+    "You can change a booking online."
+)
+
+
+def test_the_sentence_after_one_in_its_paragraph_is_read_with_it():
+    c = chunk(FOLLOWING)
+    first, second, third, cabins, change = (p.sentence for p in sentences.pieces(c))
+    both = sentences.following(c, first)
+    assert both is not None and both.text == (
+        "Check-in closes 15 minutes before departure. Passengers who arrive after it closes "
+        "may be moved to the next sailing."  # across a wrapped line
+    )
+    assert (both.char_start, both.char_end) == (first.char_start, second.char_end)
+    assert sentences.following(c, second).text.endswith("sailing. Pets travel free of charge.")
+    # The paragraph ends (a blank line), the next sentence opens a section, or the chunk ends.
+    assert sentences.following(c, third) is None
+    assert sentences.following(c, cabins) is None
+    assert sentences.following(c, change) is None

@@ -32,6 +32,8 @@ def test_specific_nouns_leave_out_common_words_and_other_parts_of_speech():
     # Tagged a noun, followed by a particle: the verb of "kick in". A kick is still a noun.
     assert specific_nouns("When does illness cover kick in on the policy?") == ["illness"]
     assert specific_nouns("Is a kick scooter allowed?") == ["kick", "scooter"]
+    # When, not what: the documents say "AM or PM slot", "Saturday and Sunday".
+    assert specific_nouns("Is a morning or afternoon slot extra at weekends?") == ["slot"]
 
 
 def test_a_noun_no_document_holds_is_unknown_and_one_they_hold_is_not(embedder):
@@ -63,6 +65,9 @@ def test_only_the_asking_sentence_names_what_is_asked(embedder):
     back = "We need payroll. Is it in the Team plan?"
     assert asked_part(back) == back
     assert unknown_nouns(back, knows, PLANS, vectors, 0.8) == ["payroll"]
+    # "They" asked of a company is the company, not what the sentence before names.
+    them = "The payroll export stopped working. How quickly do I need to tell them?"
+    assert asked_part(them) == "How quickly do I need to tell them?"
     # A part after " - " asks too; "Co." and "U.S." end no sentence.
     sent = "TallyForge sent a bakery invoice - is there an extra charge?"
     assert asked_part(sent) == "is there an extra charge?"
