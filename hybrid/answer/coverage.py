@@ -34,7 +34,7 @@ _ASKING = frozenset(
     "may might please tell explain i my me you your we our us".split()
 )
 # "How long ...?" asks for a span: "long" is no word the answer holds ("guaranteed for 5 years").
-_HOW = re.compile(r"\bhow (long|soon|often|quickly|far|old)\b")
+_HOW = re.compile(r"\bhow\s+(long|soon|often|quickly|far|old)\b(?!-)")
 
 
 def content_words(text: str) -> list[str]:

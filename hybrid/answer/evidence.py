@@ -151,16 +151,31 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     return [i for i, f in enumerate(found) if len(distinctive & f) >= need][:n]
 
 
-def _followed(chosen: list[Scored], chunks: Sequence[SearchResult], anaphora: bool) -> list[Scored]:
+def _followed(
+    chosen: list[Scored], spare: list[Scored], chunks: Sequence[SearchResult], anaphora: bool
+) -> list[Scored]:
     """``chosen`` with [1] read together with the sentence after it in its paragraph
-    (``sentences.following``), which leaves the rest if it is there too."""
+    (``sentences.following``); a sentence that overlaps the two in the document leaves, and the
+    best of ``spare`` takes its place. [1] keeps its score and vector: the condition is what
+    matches the question, and what follows it says what was asked.
+    """
     top = chosen[0]
     chunk = next(c for c in chunks if c.chunk_id == top.sentence.chunk_id)
     both = following(chunk, top.sentence, anaphora)
     if both is None:
         return chosen
-    rest = [c for c in chosen[1:] if " ".join(c.sentence.text.split()) not in both.text]
-    return [replace(top, sentence=both), *rest]
+
+    def apart(c: Scored) -> bool:
+        s = c.sentence
+        return (
+            s.doc_id != both.doc_id
+            or s.char_end <= both.char_start
+            or s.char_start >= both.char_end
+        )
+
+    kept = [c for c in chosen[1:] if apart(c)]
+    kept += [c for c in spare if apart(c)][: len(chosen) - 1 - len(kept)]
+    return [replace(top, sentence=both), *kept]
 
 
 class Sentences(NamedTuple):
@@ -194,13 +209,15 @@ def sentence_hits(
         plain = without_names(question, sorted({h.chunk.doc_id for h in hits}))
         if plain != question:
             question, vector = plain, embedder.embed_query(plain)
+    follows = ev.follow and expected.asks_what_follows(question)
     ranked = select(
         question,
         vector,
         [h.chunk for h in hits],
         embedder.embed,
-        # Leads are judged against every candidate (a word's spread across them).
-        10_000 if gate else ev.sentences,
+        # Leads are judged against every candidate (a word's spread across them); a join
+        # (``follows``) may free a place for the next best.
+        10_000 if gate else ev.sentences + 2 * follows,
         ev.lexical_weight,
         ev.chunk_weight,
         context,
@@ -212,8 +229,9 @@ def sentence_hits(
     chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
     if ev.kind_first and not first:  # "How much ...?": a sentence with a price goes first
         chosen = expected.kind_first(question, chosen, lambda c: c.sentence.text)
-    if ev.follow and not first and chosen and expected.asks_what_follows(question):
-        chosen = _followed(chosen, [h.chunk for h in hits], ev.anaphora)
+    if follows and not first and chosen:
+        spare = [c for c in ranked if all(c is not x for x in chosen)]
+        chosen = _followed(chosen, spare, [h.chunk for h in hits], ev.anaphora)
     where = {h.chunk.chunk_id: h.collection for h in hits}
     # A sentence's score is its evidence score (``select``), no longer its chunk's RRF score.
     sentences = [

@@ -69,6 +69,9 @@ _CURRENCY_NAMES = (
     r" zloty(s)? rand reais dirhams? riyals? shekels? baht ringgit"
 )
 _CURRENCY = "|".join(_CURRENCY_CODES.split() + _CURRENCY_NAMES.split())
+# Written before or after the amount: "Fr. 12.50", "12.50 Fr.", "450 kr", "50 zł", "Rs 500"
+# (not the "Fr." of "Mo-Fr. 8 am", opening hours).
+_SHORT = r"(s?fr\.?|kr\.?|zł|rs\.?)"
 _STATES: dict[Kind, re.Pattern[str]] = {
     "clock": re.compile(
         r"\b\d{1,2}([:.]\d{2})?\s?(am|pm|a\.m\.?|p\.m\.?)(?!\w)|\b(noon|midday|midnight)\b"
@@ -76,8 +79,10 @@ _STATES: dict[Kind, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "money": re.compile(
-        r"[$£€¥₹₩₺₽₪₱฿₫₦₴]\s?\d|\d\s?([$£€¥₹₩₺₽₪₱฿₫₦₴%]|(" + _CURRENCY + r")\b)"
-        r"|\b(" + "|".join(_CURRENCY_CODES.split()) + r"|fr\.|kr\.?|zł)\s?\d|\b\d+p\b"
+        r"[$£€¥₹₩₺₽₪₱฿₫₦₴]\s?\d|\d\s?([$£€¥₹₩₺₽₪₱฿₫₦₴%]|(" + _CURRENCY + r")\b"
+        rf"|{_SHORT}(?!\w))|(?<![-–\w])({_SHORT}|"
+        + "|".join(_CURRENCY_CODES.split())
+        + r")\s?\d|\b\d+p\b"
         # "free of charge", not "feel free to", "free from defects", "gluten-free"
         r"|(?<![-\w])free\b(?!\s+(to|from|of defects))",
         re.IGNORECASE,

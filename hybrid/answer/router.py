@@ -154,11 +154,14 @@ class Router:
             missing: tuple[str, ...] = ()
             if hits and kind == "answer" and ev is not None and ev.unknown_nouns is not None:
                 searched = [self._retrievers[c] for c in versions]
+                shown = [h.chunk.text for h in hits]
                 missing = tuple(unknown.unknown_nouns(
                     question, lambda term: any(r.knows(term) for r in searched),
-                    [h.chunk.text for h in hits], self._words, ev.unknown_nouns,
+                    shown, self._words, ev.unknown_nouns,
                     sorted({h.chunk.doc_id for h in hits} | set(named)),
                 ))  # fmt: skip
+                # "a 60-minute appointment" where the documents list 30 and 45 minutes
+                missing += tuple(unknown.unknown_figures(question, shown))
         refused = bool(wanted) and (near is None or near < route.min_similarity)
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:

@@ -138,9 +138,10 @@ def following(
     chunk: SearchResult, sentence: SearchResult, anaphora: bool = False
 ) -> SearchResult | None:
     """``sentence`` (a piece of ``chunk``, ``pieces`` with ``anaphora``) and the piece after it
-    in its paragraph, as one sentence (text whitespace-normalised, offsets spanning both); None
-    where the paragraph, the section or the chunk ends with it, or the two run past
-    ``MAX_CHARS``.
+    in its paragraph, as one sentence (offsets spanning both; line breaks read as spaces, so the
+    text keeps the span's length); None where the paragraph (a blank line), the section (a
+    heading, a title, a label line) or the chunk ends with it, where a list item follows, or
+    where the two run past ``MAX_CHARS``.
 
     Example: in "Check-in closes at 9. Late arrivals pay $15.\n\nPets travel free.", the first
     sentence -> "Check-in closes at 9. Late arrivals pay $15."
@@ -153,9 +154,16 @@ def following(
     after = found[at + 1].sentence
     start, end = sentence.char_start - chunk.char_start, after.char_end - chunk.char_start
     gap = chunk.text[sentence.char_end - chunk.char_start : after.char_start - chunk.char_start]
-    if "\n\n" in gap or end - start > MAX_CHARS:
+    # Only whitespace between them, and no blank line ("\r\n\r\n", "\n  \n"): a heading, a
+    # label or a list item's bullet between them is text of its own.
+    if gap.strip() or _BLANK_LINE.search(gap) or end - start > MAX_CHARS:
         return None
-    return replace(sentence, text=" ".join(chunk.text[start:end].split()), char_end=after.char_end)
+    return replace(
+        sentence, text=re.sub(r"\s", " ", chunk.text[start:end]), char_end=after.char_end
+    )
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 
 def _points_back(text: str, kept: int, start: int, body: str, bullet: bool) -> bool:

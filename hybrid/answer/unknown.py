@@ -34,6 +34,7 @@ from string import ascii_lowercase
 from typing import TYPE_CHECKING
 
 from hybrid.answer.coverage import WordVectors, content_words
+from hybrid.answer.figures import NUMBER_WORDS
 from hybrid.answer.naming import words_of
 from hybrid.knowledge.lexical import tokenize
 
@@ -181,16 +182,18 @@ def mistyped(noun: str, knows: Callable[[str], bool], tagger: str = TAGGER) -> b
 # The question's last sentence (or its part after " - ") asks; the ones before describe the
 # asker's situation in their own words ("I use a wheelchair and need a carer with me. Does
 # Quavetta give a free ticket for my assistant?"). A last sentence that points back with one
-# of these ("Can I bring it?") asks about what the earlier ones name. Not "they" or "them":
-# asked of a company, they are the company ("The tile saw I hired stopped working. How quickly
-# do I need to tell them?").
+# of these ("Can I bring it?") asks about what the earlier ones name. "They", "them" and
+# "their" do only when the earlier ones name things in the plural ("We have two dogs. Can they
+# stay?"); asked of a company, they are the company ("The tile saw I hired stopped working. How
+# quickly do I need to tell them?").
 # A sentence ends at . ? or ! before a capital, but not after an abbreviation ("Paddle Co.").
 _PARTS = re.compile(r"(?<=[.?!])\s+(?=[A-Z])|\s+-\s+")
 _ABBREVIATIONS = frozenset("co inc ltd corp plc llc st dr mr mrs ms no vs etc approx".split())
 _POINTS_BACK = frozenset("it its he him his she her one ones this that these those".split())
+_PLURAL_BACK = frozenset("they them their".split())
 
 
-def asked_part(question: str) -> str:
+def asked_part(question: str, tagger: str = TAGGER) -> str:
     """The part of ``question`` that asks: its last sentence, unless that points back.
 
     Example: ``asked_part("Pelfino lost my coat. Do they pay for it?")`` -> the whole question
@@ -208,7 +211,10 @@ def asked_part(question: str) -> str:
     if len(parts) < 2:
         return question
     last = parts[-1]
-    if _POINTS_BACK & {w.lower() for w in re.findall(r"[A-Za-z]+", last)}:
+    said = {w.lower() for w in re.findall(r"[A-Za-z]+", last)}
+    if _POINTS_BACK & said:
+        return question
+    if _PLURAL_BACK & said and any(t.tag_ == "NNS" for t in _tagger(tagger)(" ".join(parts[:-1]))):
         return question
     return last
 
@@ -244,3 +250,39 @@ def unknown_nouns(
         return missing
     nearest = (vectors.of(missing) @ vectors.of(said).T).max(axis=1)  # (missing,) cosines
     return [noun for noun, cosine in zip(missing, nearest) if cosine < threshold]
+
+
+# A figure that picks what is asked: "a 60-minute appointment", "a two-berth cabin", "an office
+# for four people" (not an age: "my 13-year-old"; not the asker's situation: "18 hours away").
+_NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_PICKS = re.compile(
+    rf"\b({_NUMBER})-([a-z]+)\b(?!-old)|\bfor ({_NUMBER}) (people|persons|adults|guests)\b",
+    re.IGNORECASE,
+)
+_SAME_UNIT = {"people": "person", "persons": "person", "adults": "adult", "guests": "guest"}
+
+
+def unknown_figures(question: str, evidence: Sequence[str]) -> list[str]:
+    """The figures that pick what ``question`` asks about (``_PICKS``) that no ``evidence``
+    sentence gives with the same unit, in figures or in words: the documents list a 30- and a
+    45-minute appointment, and "What is the price of a 60-minute appointment?" is not answered
+    by either.
+
+    Example: ``unknown_figures("How much is a 60-minute visit?", ["45 minutes: 95 EUR"])`` ->
+    ``["60-minute"]``; against ``["A 60 minute visit costs 120 EUR."]`` -> ``[]``
+    """
+    missing = []
+    for match in _PICKS.finditer(question):
+        number, unit = (match[1], match[2]) if match[1] else (match[3], match[4])
+        value = NUMBER_WORDS.get(number.lower(), number)
+        names = "|".join({re.escape(number), re.escape(str(value))} | _words_for(value))
+        stem = _SAME_UNIT.get(unit.lower(), unit.lower()).removesuffix("s")
+        units = f"{stem}s?" + ("|people" if stem == "person" else "")
+        said = re.compile(rf"\b({names})[\s-]+({units})\b", re.IGNORECASE)
+        if not any(said.search(text) for text in evidence):
+            missing.append(match[0].removeprefix("for ").lower())
+    return missing
+
+
+def _words_for(value: int | str) -> set[str]:
+    return {re.escape(word) for word, n in NUMBER_WORDS.items() if str(n) == str(value)}

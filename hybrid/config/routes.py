@@ -106,7 +106,8 @@ class EvidenceConfig(Strict):
     # Answers: refuse when the question names a thing no searched collection mentions: a
     # specific noun whose stem no collection holds and that no evidence word resembles at this
     # cosine ("Is there a plan that includes payroll?": answer.unknown). 0.8 was chosen on the
-    # KB training questions (docs/answers.md). None: off.
+    # KB training questions (docs/answers.md). On, a figure that picks what is asked ("a
+    # 60-minute appointment") and no evidence sentence gives is refused too. None: off.
     unknown_nouns: float | None = Field(0.8, ge=0, le=1)
     # Score sentences against the question without the names of the documents they come from
     # ("Quillhouse" picks the document; inside it, it matches the title, not the answer), and

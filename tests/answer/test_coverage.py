@@ -15,6 +15,7 @@ def test_content_words_leave_out_what_asks():
     # "How long" asks for a span; "long" in a statement is a word like any other.
     assert content_words("How long is a crown guaranteed?") == ["crown", "guaranteed"]
     assert content_words("A long cable is included.") == ["long", "cable", "included"]
+    assert content_words("How long-term is the lease?") == ["long-term", "lease"]
 
 
 def test_a_sentence_that_answers_covers_the_question_and_an_unrelated_one_does_not(embedder):

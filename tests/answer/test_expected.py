@@ -64,7 +64,10 @@ def test_what_a_sentence_states():
     # Any common currency, by code, name or symbol: "CHF 390" once read as no price at all.
     for price in ("CHF 390 per month", "99 SEK", "Fr. 12.50", "kr 450", "1,200 yen", "₩5000"):
         assert states("money", price), price
+    for price in ("450 kr.", "12.50 Fr.", "SFr. 12.50", "50 zł", "Rs 500", "450 kr"):
+        assert states("money", price), price
     assert not states("money", "Pay in CHF or EUR.")  # a currency, no amount
+    assert not states("money", "Open Mo-Fr. 8 to 12.")  # a weekday, not francs
     for other in ("Feel free to call us.", "Free from defects.", "A gluten-free box."):
         assert not states("money", other), other
     assert states("clock", "Open until 5 p.m") and states("clock", "Closes at 18:00.")

@@ -218,3 +218,13 @@ def test_the_sentence_after_one_in_its_paragraph_is_read_with_it():
     assert sentences.following(c, third) is None
     assert sentences.following(c, cabins) is None
     assert sentences.following(c, change) is None
+    # Nor across a heading, a label line, a list item's bullet or a CRLF blank line.
+    for between in ("\n## Fees\n", "\nNote:\n", "\n- ", "\r\n\r\n", "\n  \n"):
+        text = f"Check-in closes at nine every day.{between}Late passengers pay a fee of $15."
+        first = sentences.pieces(chunk(text))[0].sentence
+        assert sentences.following(chunk(text), first) is None, repr(between)
+    # Line breaks read as spaces: the text spans exactly the two sentences' offsets.
+    wrapped = chunk("Check-in closes at nine every day.\r\nLate passengers pay a fee of $15.")
+    joined = sentences.following(wrapped, sentences.pieces(wrapped)[0].sentence)
+    assert joined.text == "Check-in closes at nine every day.  Late passengers pay a fee of $15."
+    assert joined.char_end - joined.char_start == len(joined.text)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from hybrid.answer.coverage import WordVectors
-from hybrid.answer.unknown import asked_part, mistyped, slips, specific_nouns, unknown_nouns
+from hybrid.answer.unknown import (
+    asked_part,
+    mistyped,
+    slips,
+    specific_nouns,
+    unknown_figures,
+    unknown_nouns,
+)
 from hybrid.knowledge.lexical import tokenize
 
 PLANS = [
@@ -68,6 +75,9 @@ def test_only_the_asking_sentence_names_what_is_asked(embedder):
     # "They" asked of a company is the company, not what the sentence before names.
     them = "The payroll export stopped working. How quickly do I need to tell them?"
     assert asked_part(them) == "How quickly do I need to tell them?"
+    # ... unless the sentences before name things in the plural for them to be.
+    dogs = "We have two dogs. Can they stay in the cabin?"
+    assert asked_part(dogs) == dogs
     # A part after " - " asks too; "Co." and "U.S." end no sentence.
     sent = "TallyForge sent a bakery invoice - is there an extra charge?"
     assert asked_part(sent) == "is there an extra charge?"
@@ -118,3 +128,24 @@ def test_a_noun_made_from_a_word_the_documents_hold_is_known(embedder):
     assert unknown_nouns("Which regions host the booking?", knows, booking, vectors, 0.8) == [
         "regions",
     ]  # fmt: skip
+
+
+def test_a_figure_that_picks_what_is_asked_must_be_one_the_evidence_gives():
+    shown = [
+        "30 minutes: EUR 65; 45 minutes: EUR 95.",
+        "Plan: Private Office (2 people), Price: CHF 1,150 per month.",
+        "A two-berth cabin costs EUR 58.",
+    ]
+    assert unknown_figures("What is the price of a 60-minute hygienist visit?", shown) == [
+        "60-minute"
+    ]
+    assert unknown_figures("How much is a private office for four people?", shown) == [
+        "four people"
+    ]
+    # Given in figures or in words, singular or plural: known.
+    assert unknown_figures("What does the longer 45-minute session cost?", shown) == []
+    assert unknown_figures("How much is a 2-berth cabin?", shown) == []
+    assert unknown_figures("Is an office for two people cheaper?", shown) == []
+    # An age and the asker's situation pick nothing.
+    assert unknown_figures("Can my 13-year-old travel alone?", shown) == []
+    assert unknown_figures("My visit is 18 hours away. Is there a fee?", shown) == []
