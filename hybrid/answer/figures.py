@@ -13,10 +13,10 @@ NUMBER_WORDS = {word: i for i, word in enumerate(_SMALL)}
 NUMBER_WORDS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
 NUMBER_WORDS |= {"eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12}
 NUMBER_WORDS |= {"twice": 2}  # not "once" ("once we have it") nor "second" (a unit)
-NAMED = (
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday"
+MONTHS = (
+    "january february march april may june july august september october november december"
 ).split()
+NAMED = [*MONTHS, *"monday tuesday wednesday thursday friday saturday sunday".split()]
 # Durations convert, so "two weeks" is "14 days" and "a year" is "12 months".
 _UNIT = {"day": 1, "week": 7, "month": 30, "year": 365, "hour": 1 / 24, "minute": 1 / 1440}
 # "nothing" usually means free ("costs nothing"), so it is not a negation here.

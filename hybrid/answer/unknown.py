@@ -34,7 +34,7 @@ from string import ascii_lowercase
 from typing import TYPE_CHECKING
 
 from hybrid.answer.coverage import WordVectors, content_words
-from hybrid.answer.figures import NUMBER_WORDS
+from hybrid.answer.figures import MONTHS, NUMBER_WORDS
 from hybrid.answer.naming import words_of
 from hybrid.knowledge.lexical import tokenize
 
@@ -60,8 +60,8 @@ _META = frozenset(
 # day's name or a holiday may be what is asked: "Are you open on Sundays?")
 _TIMES = frozenset(
     "morning mornings afternoon afternoons evening evenings night nights daytime overnight "
-    "midday midnight noon weekend weekends weekday weekdays january february march april may "
-    "june july august september october november december".split()
+    "midday midnight noon weekend weekends weekday weekdays".split()
+    + MONTHS
 )
 # A slip is one letter left out, added, changed or swapped; in a word this long or longer (a
 # shorter one has too many neighbours).
