@@ -124,6 +124,15 @@ def _plain(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
+def copy_ratio(claim: str, source: str) -> float:
+    """How much ``claim`` reads as a copy of ``source``: difflib's character ratio of the two,
+    lower-case and without punctuation (1.0: verbatim).
+
+    Example: ``round(copy_ratio("Refunds take 9 days.", "Refunds take 5 days."), 2)`` -> 0.95
+    """
+    return difflib.SequenceMatcher(None, _plain(claim), _plain(source), autojunk=False).ratio()
+
+
 def _words(text: str) -> set[str]:
     return set(tokenize([text])[0])
 
@@ -194,8 +203,7 @@ def judge(
     )
     if swapped:
         return judged("contradicted", f"{swapped!r} belongs to another source sentence")
-    ratio = difflib.SequenceMatcher(None, plain_claim, plain_text, autojunk=False).ratio()
-    if plain_claim and ratio >= config.quote_ratio:
+    if plain_claim and copy_ratio(claim, text) >= config.quote_ratio:
         return judged("quoted", "verbatim")
     if nli is not None:
         verdict = nli.label(text, claim)

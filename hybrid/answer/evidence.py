@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hybrid.answer import expected
+from hybrid.answer import conditions, expected
 from hybrid.answer.naming import without_names
 from hybrid.answer.sentences import following, pieces
 from hybrid.answer.types import Hit
@@ -210,6 +210,8 @@ def sentence_hits(
         if plain != question:
             question, vector = plain, embedder.embed_query(plain)
     follows = ev.follow and expected.asks_what_follows(question)
+    # A figure the asker states may pick a sentence from further down (``conditions``).
+    further = 4 if ev.conditions and conditions.stated(question) else 0
     ranked = select(
         question,
         vector,
@@ -217,7 +219,7 @@ def sentence_hits(
         embedder.embed,
         # Leads are judged against every candidate (a word's spread across them); a join
         # (``follows``) may free a place for the next best.
-        10_000 if gate else ev.sentences + 2 * follows,
+        10_000 if gate else ev.sentences + 2 * follows + further,
         ev.lexical_weight,
         ev.chunk_weight,
         context,
@@ -229,6 +231,11 @@ def sentence_hits(
     chosen = [ranked[i] for i in first] + rest[: max(0, ev.sentences - len(first))]
     if ev.kind_first and not first:  # "How much ...?": a sentence with a price goes first
         chosen = expected.kind_first(question, chosen, lambda c: c.sentence.text)
+    if further and not first and chosen:  # "10 days away": not "less than 7 days before"
+        spare = [c for c in ranked if all(c is not x for x in chosen)]
+        chosen = conditions.met_first(
+            question, chosen + spare, lambda c: c.sentence.text, len(chosen)
+        )
     if follows and not first and chosen:
         spare = [c for c in ranked if all(c is not x for x in chosen)]
         chosen = _followed(chosen, spare, [h.chunk for h in hits], ev.anaphora)

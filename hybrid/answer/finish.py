@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from hybrid.answer import citations, claims, coverage, expected, sentences
+from hybrid.answer import citations, claims, conditions, coverage, expected, rows, sentences
 from hybrid.answer.naming import without_names
 from hybrid.answer.types import Answer, Composition, Overruled
 from hybrid.config import RouteConfig
@@ -63,6 +63,15 @@ class Finisher:
         if comp.lead:  # it found what was asked: a refusal after the quotes is no point
             parsed = citations.keep(parsed, lambda s: refusal not in s.text.lower())
         checks = self.checks(comp, route, parsed)
+        # "Weekly rate: £379" copied from a row that says £469: the row, as it is.
+        mended = (
+            _mended(parsed, checks, verify.quote_ratio, len(comp.sources))
+            if verify.mend_copies
+            else None
+        )
+        copied = mended is not None
+        if mended is not None:
+            parsed, checks = mended, self.checks(comp, route, mended)
         # A quote of one source: every sentence quoted from the same one (a source may hold two
         # sentences: "You pay the first $99 of each claim. This is called the excess.").
         quoted = bool(checks) and all(c.label == "quoted" for c in checks)
@@ -72,6 +81,12 @@ class Finisher:
             with self._lock:
                 better = coverage.better_quote(comp.question, chunks[0], chunks[quote.n - 1],
                                                verify.quote_margin, self._words)  # fmt: skip
+            # "rent more than two weeks overdue": [1]'s bound holds for the figure the asker
+            # states ("after 14 days"), the quoted one's does not (evidence.conditions).
+            ev = route.evidence
+            if not better and ev is not None and ev.conditions and quote.n > 1:
+                better = conditions.holds_instead(comp.question, chunks[0].text,
+                                                  chunks[quote.n - 1].text)  # fmt: skip
             if better:
                 (parsed, checks), overruled = self._first(comp, route, parsed), "choice"
         said = " ".join(s.text for s in parsed.sentences)
@@ -113,6 +128,11 @@ class Finisher:
                 verified = bool(checks) and all(c.verified for c in checks)
                 topic = self._covered(comp.question, said, chunks[0].text, names, topic,
                                       verified and not back, verify.relevance_coverage)  # fmt: skip
+            ev = route.evidence
+            if topic == "refuse" and ev is not None and ev.conditions:
+                # "left two hours late": [1] "delayed by more than 90 minutes" is about it,
+                # however far its words are (evidence.conditions put it first).
+                topic = "first" if conditions.about(comp.question, chunks[0].text) else topic
             if topic == "refuse":
                 return Answer(route.refusal, (), parsed.removed, True, (), "off-topic")
             if topic == "first" and overruled is None and not (quote and quote.n == 1):
@@ -122,6 +142,8 @@ class Finisher:
             if tied is not None:
                 parsed, checks = self._with(comp, route, parsed, tied)
                 overruled = overruled or "tie"
+        if verify.trim_rows and comp.question and answered and comp.query_vector is not None:
+            parsed, checks = self._rows(comp, route, parsed, checks)
         refused = refusal in parsed.text.lower()
         backed = {c.sentence for c in checks if c.verified}
         # Every sentence that does not verify counts, short ones too; the refusal is no claim.
@@ -151,6 +173,7 @@ class Finisher:
             for n in sorted(by_n)
         )
         unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
+        overruled = overruled or ("copy" if copied else None)
         return Answer(
             answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
         )
@@ -164,6 +187,34 @@ class Finisher:
         parsed = citations.parse(f"{first} [1]", len(comp.sources))
         parsed = replace(parsed, removed=replaced.removed)
         return parsed, self.checks(comp, route, parsed)
+
+    def _rows(
+        self,
+        comp: Composition,
+        route: RouteConfig,
+        parsed: citations.Parsed,
+        checks: list[citations.Check],
+    ) -> tuple[citations.Parsed, list[citations.Check]]:
+        """The answer with each quoted table row cut to the cell the question asks about
+        (``rows.trim``), and its checks; as it was unless every cut row verifies."""
+        quoted = {c.sentence for c in checks if c.label == "quoted"}
+        with self._lock:  # the embedder's tokenizer is not thread-safe
+            cut = {
+                s.text: rows.trim(comp.question, s.text, comp.query_vector, self.embedder.embed)
+                for s in parsed.sentences
+                if s.text in quoted
+            }
+        cut = {was: now for was, now in cut.items() if now != was}
+        if not cut:
+            return parsed, checks
+        text = " ".join(
+            citations.render(replace(s, text=cut.get(s.text, s.text))) for s in parsed.sentences
+        )
+        trimmed = replace(citations.parse(text, len(comp.sources)), removed=parsed.removed)
+        again = self.checks(comp, route, trimmed)
+        if not all(c.verified for c in again if c.sentence in cut.values()):
+            return parsed, checks
+        return trimmed, again
 
     def _with(
         self, comp: Composition, route: RouteConfig, parsed: citations.Parsed, n: int
@@ -249,3 +300,29 @@ def _tied(comp: Composition, checks: list[citations.Check], margin: float) -> in
     other = 3 - cited.pop()
     # A sentence that says it already, left uncited (verify.attribute_uncited off), is enough.
     return None if any(c.aligned == other for c in checks) else other
+
+
+def _mended(
+    parsed: citations.Parsed, checks: list[citations.Check], ratio: float, n_sources: int
+) -> citations.Parsed | None:
+    """``parsed`` with each sentence that copies the source sentence it aligns to but for a
+    slip (``claims.copy_ratio`` at least ``ratio``) and verifies against no source replaced by
+    that source sentence, citing it; None when no sentence is such a copy.
+
+    Example: "Daily rate: £79, Weekly rate: £379. [1]" where [1] says "Daily rate: £79, Weekly
+    rate: £469." -> "Daily rate: £79, Weekly rate: £469. [1]"
+    """
+    backed = {c.sentence for c in checks if c.verified}
+    copies: dict[str, tuple[str, int]] = {}
+    for c in checks:
+        if c.sentence in backed or c.evidence is None or not c.aligned or c.sentence in copies:
+            continue
+        if claims.copy_ratio(c.sentence, c.evidence.text) >= ratio:
+            copies[c.sentence] = (c.evidence.text, c.aligned)
+    if not copies:
+        return None
+    out = []
+    for s in parsed.sentences:
+        text, n = copies.get(s.text, (s.text, 0))
+        out.append(citations.render(citations.Sentence(text, (n,) if n else s.cited)))
+    return replace(citations.parse(" ".join(out), n_sources), removed=parsed.removed)

@@ -115,7 +115,7 @@ class Citation(TypedDict):
     sentences: list[CheckedSentence]
 
 
-Overruled = Literal["refusal", "choice", "off-topic", "no-value", "tie"]
+Overruled = Literal["refusal", "choice", "off-topic", "no-value", "tie", "copy"]
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,9 @@ class Answer:
     # for a time, a price, a span or a number the answer does not state (verify.answer_kind);
     # sentence [1] when it states one, else the refusal. "tie": it cited one of sentences [1]
     # and [2] where both state the value asked and score alike (verify.tie_margin); the other
-    # is quoted beside it. The first check that fired names it.
+    # is quoted beside it. "copy": a sentence copied its source but for a slip (a figure or a
+    # word changed) and did not verify (verify.mend_copies); the source sentence stands in
+    # its place. The first check that fired names it.
     overruled: Overruled | None = None
 
 

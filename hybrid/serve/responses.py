@@ -44,7 +44,8 @@ class Retrieval(BaseModel):
     # "refusal" / "choice": the model refused, or quoted [k], where sentence [1] answers;
     # "off-topic": its answer did not address the question (sentence [1] or the refusal instead);
     # "no-value": it stated no time, price or number where one was asked (the same);
-    # "tie": it cited one of [1] and [2] where both state the value and score alike (both given)
+    # "tie": it cited one of [1] and [2] where both state the value and score alike (both given);
+    # "copy": it copied a source sentence with a slip (a figure changed): that sentence instead
     overruled: Overruled | None = None
     # Refused before generating: what the question names that no searched collection holds
     unknown: list[str] = []

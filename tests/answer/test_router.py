@@ -755,6 +755,37 @@ def test_two_sentences_that_state_the_value_asked_and_tie_are_both_given(
     assert said.text.count(two.text) == 1 and said.overruled is None
 
 
+def test_a_copy_of_a_table_row_with_a_slip_becomes_the_row(tmp_path, embedder, engine):
+    vans = (
+        "# Prices\n\n| Van | Daily rate | Weekly rate |\n|---|---|---|\n"
+        "| Medium | £64 | £379 |\n| Long wheelbase | £79 | £469 |\n"
+    )
+    docs = write_docs(tmp_path / "vans", {"vans.md": vans})
+    asked = "What is the daily rate for a long wheelbase van?"
+    row = "Van: Long wheelbase, Daily rate: £79, Weekly rate: £469."
+    slip = row.replace("£469", "£379")  # the medium van's weekly rate, copied into this row
+
+    def finished(name: str, said: str, **verify) -> Answer:
+        _, out = ask_checked(tmp_path / name, embedder, engine, docs, verify, asked, said)
+        return out
+
+    off = finished("off", f"{slip} [1]")  # as it was: the slip is flagged, not verified
+    assert off.text == f"{slip} [1]" and not off.citations[0]["verified"]
+    mended = finished("on", f"{slip} [1]", mend_copies=True)
+    assert mended.text == f"{row} [1]" and mended.overruled == "copy"
+    assert mended.citations[0]["verified"]
+    # A sentence in the model's own words that gets the figure wrong is no copy: it stays.
+    own = "A long wheelbase van costs £64 a day. [1]"
+    assert finished("own", own, mend_copies=True).overruled is None
+    # Nor is a right answer touched.
+    right = finished("right", f"{row} [1]", mend_copies=True)
+    assert right.text == f"{row} [1]" and right.overruled is None
+    # trim_rows: the quoted row cut to what was asked, still verified against the whole row
+    cut = finished("cut", f"{slip} [1]", mend_copies=True, trim_rows=True)
+    assert cut.text == "Van: Long wheelbase, Daily rate: £79. [1]" and cut.overruled == "copy"
+    assert cut.citations[0]["verified"]
+
+
 def test_a_question_about_what_follows_reads_the_sentence_after_the_condition(
     tmp_path, embedder, engine
 ):
@@ -779,6 +810,33 @@ def test_a_question_about_what_follows_reads_the_sentence_after_the_condition(
     assert shown("off", follow=False)[0] == closes  # the condition matches the question best
     on = shown("on")
     assert on[0] == f"{closes} {late}" and late not in on[1:]  # said once, with [1]
+
+
+def test_a_figure_the_asker_states_puts_the_sentence_whose_bound_holds_first(
+    tmp_path, embedder, engine
+):
+    moves = (
+        "# Cancelling your move\n\nIf you cancel less than 7 days before the move, the deposit "
+        "is not refunded.\n\nIf you cancel between 14 and 7 days before the move, we refund "
+        "half of the deposit.\n\nIf you cancel more than 14 days before the move, we refund the "
+        "deposit in full.\n"
+    )
+    docs = write_docs(tmp_path / "moves", {"moves.md": moves})
+    evidence = {"unit": "sentences", "sentences": 2, "unknown_nouns": None}
+    half = "If you cancel between 14 and 7 days before the move, we refund half of the deposit."
+
+    def shown(name: str, question: str, **more) -> list[str]:
+        route = {"template": "prompts/evidence_answer.j2", "evidence": evidence | more}
+        router = router_for(tmp_path / name, embedder, engine, docs, **route)
+        return [s.chunk.text for s in router.compose("shop", user(question)).sources]
+
+    asked = "Our move is 10 days away and we have to cancel. Do we get the deposit back?"
+    off = shown("off", asked, conditions=False)
+    assert off[0] != half  # the three sentences score alike; another one ranks first
+    on = shown("on", asked)
+    assert on[0] == half and len(on) == 2
+    # Three weeks away: the one whose bound holds for 21 days
+    assert shown("far", asked.replace("10 days", "three weeks"))[0].startswith("If you cancel more")
 
 
 def test_an_answer_without_the_value_asked_for_gives_way_to_one_that_states_it(

@@ -1,0 +1,233 @@
+"""Conditions on figures: the asker says "10 days away", a sentence says "if you cancel less
+than 7 days before"; the sentence whose condition holds goes first.
+
+Asked "Our move is 10 days away and we cancel. Do we get the deposit back?", the three
+cancellation sentences (less than 7 days, between 14 and 7 days, more than 14 days) score
+alike, and the 135M answerer quotes whichever is [1]. Which one applies is arithmetic, not
+meaning: the figures the question states (a duration, a distance, a weight, an age) are
+compared with the bounds each sentence sets on the same kind of figure ("less than", "over",
+"at least", "within", "between ... and ...", "... or more"). A sentence with no such bound
+says nothing either way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple, TypeVar
+
+from hybrid.answer.figures import NUMBER_WORDS
+
+T = TypeVar("T")
+Verdict = Literal["met", "unmet"]
+
+# Each unit: its kind of figure and its size in that kind's base unit (days, km, kg).
+_UNITS = {
+    "minute": ("time", 1 / 1440), "min": ("time", 1 / 1440), "hour": ("time", 1 / 24),
+    "hr": ("time", 1 / 24), "day": ("time", 1), "night": ("time", 1), "week": ("time", 7),
+    "fortnight": ("time", 14), "month": ("time", 30), "year": ("time", 365),
+    "km": ("distance", 1), "kilometre": ("distance", 1), "kilometer": ("distance", 1),
+    "mile": ("distance", 1.609), "kg": ("weight", 1), "kilo": ("weight", 1),
+    "kilogram": ("weight", 1),
+}  # fmt: skip
+_NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + "|an?"
+_UNIT = r"(?:working |business |calendar )?(" + "|".join(_UNITS) + r")s?\b"
+_FIGURE = rf"({_NUMBER})[ -]{_UNIT}"
+# A bound is a comparison before a figure, or "or more" / "or less" after it.
+_ABOVE = r"more than|over|at least|after|longer than|beyond|no less than|a minimum of"
+_BELOW = r"less than|fewer than|under|within|up to|at most|no more than|no later than|a maximum of"
+_BOUND = re.compile(
+    rf"\b(?:(?P<op>{_ABOVE}|{_BELOW})\s+{_FIGURE}"
+    rf"|{_FIGURE}\s+or\s+(?P<after>more|longer|over|less|fewer|under)\b"
+    rf"|between\s+(?P<low>{_NUMBER})(?:[ -]{_UNIT})?\s+and\s+(?P<high>{_NUMBER})[ -]{_UNIT})",
+    re.IGNORECASE,
+)
+# An age, in a question: "I'm 24", "my son is 19", "my 13-year-old", "aged 70".
+_AGE_ASKED = re.compile(
+    rf"\b(?:({_NUMBER})[ -]years?[ -]old|aged ({_NUMBER})|(?:i'm|i am|is|am|turned) "
+    rf"(\d+)\b(?![ -]?(?:[a-z%]|\d)))",
+    re.IGNORECASE,
+)
+# ... and in a sentence: "under 21", "aged 65 or over", "children under 2", "18 or older".
+_NOT_AGE = (
+    r"(?![ -]?(?:%|[€£$]|eur|gbp|usd|chf|kg|km|mile|minute|hour|day|week|month|m\b|cm|item"
+    r"|people|person))"
+)
+_AGE_BOUND = re.compile(
+    rf"\b(?:(?P<op>under|over|below|above|aged under|aged over)\s+(\d+)\b{_NOT_AGE}"
+    rf"|(?:aged\s+)?(\d+)(?:\s+years)?\s+(?:or|and)\s+(?P<after>over|older|above|under|younger)\b"
+    rf"|aged\s+(\d+)\s*(?:to|-|–)\s*(\d+)\b)",
+    re.IGNORECASE,
+)
+
+
+# A bound this many times the asker's figure, or less, is about it (see ``met_first``).
+NEAR = 4.0
+
+
+class Stated(NamedTuple):
+    kind: str  # "time", "distance", "weight" or "age"
+    value: float  # in the kind's base unit (days, km, kg, years)
+
+
+class Bound(NamedTuple):
+    kind: str
+    low: float | None  # holds for values at or above this (None: no lower bound)
+    high: float | None
+
+
+def _number(text: str) -> float:
+    word = text.lower()
+    return 1.0 if word in ("a", "an") else float(NUMBER_WORDS.get(word, word))
+
+
+def _size(unit: str) -> tuple[str, float]:
+    return _UNITS[unit.lower()]
+
+
+def stated(question: str) -> list[Stated]:
+    """The figures the asker states: durations, distances, weights and ages, in base units. A
+    figure the asker bounds ("more than two weeks overdue") counts as just past the bound.
+
+    Example: ``stated("Our move is 10 days away.")`` -> ``[Stated("time", 10.0)]``
+    """
+    found = []
+    # Not an age ("my one-year-old"): that is read below.
+    asked = rf"(?:\b({_ABOVE}|{_BELOW})\s+)?\b{_FIGURE}(?![ -]old)"
+    for match in re.finditer(asked, question, re.I):
+        if match[2].lower() in ("a", "an"):
+            continue  # "a week" in a question is seldom the asker's figure ("for a week")
+        head = question[: match.start()]
+        if re.search(r"\b(?:first|last|next)\s+$", head, re.I):
+            continue  # "the half-price first 8 weeks": an offer's name, not the asker's figure
+        if _number(match[2]) == 1 and re.search(r"\b(?:in|per|each|every|any)\s+$", head, re.I):
+            continue  # "the most they can charge in one month": a period, not a situation
+        kind, size = _size(match[3])
+        nudge = 0.0 if not match[1] else (1e-6 if re.fullmatch(_ABOVE, match[1], re.I) else -1e-6)
+        found.append(Stated(kind, _number(match[2]) * size * (1 + nudge)))
+    for match in _AGE_ASKED.finditer(question):
+        age = next(g for g in match.groups() if g)
+        found.append(Stated("age", _number(age)))
+    return found
+
+
+def bounds(sentence: str) -> list[Bound]:
+    """The bounds ``sentence`` sets on figures, in base units (inclusive either way: "less than
+    7 days" and "7 days or less" differ by one value, and questions seldom state it).
+
+    Example: ``bounds("If you cancel between 14 and 7 days before, we refund half.")`` ->
+    ``[Bound("time", 7.0, 14.0)]``
+    """
+    found = []
+    for m in _BOUND.finditer(sentence):
+        if m["low"]:
+            unit = m.group(8) or m.group(10)  # "between 7 and 14 days": the last unit for both
+            kind, size = _size(m.group(10))
+            low, high = sorted((_number(m["low"]) * _size(unit)[1], _number(m["high"]) * size))
+            found.append(Bound(kind, low, high))
+            continue
+        number, unit = (m.group(2), m.group(3)) if m["op"] else (m.group(4), m.group(5))
+        kind, size = _size(unit)
+        value = _number(number) * size
+        above = re.fullmatch(_ABOVE, m["op"], re.I) if m["op"] else m["after"].lower() in (
+            "more", "longer", "over",
+        )  # fmt: skip
+        found.append(Bound(kind, value, None) if above else Bound(kind, None, value))
+    for m in _AGE_BOUND.finditer(sentence):
+        if m.group(5):  # "aged 21 to 24"
+            found.append(Bound("age", float(m.group(5)), float(m.group(6))))
+            continue
+        age = float(m.group(2) or m.group(3))
+        word = (m["op"] or m["after"]).lower()
+        above = word.split()[-1] in ("over", "above", "older")
+        found.append(Bound("age", age, None) if above else Bound("age", None, age))
+    return found
+
+
+def verdict(asked: Sequence[Stated], sentence: str) -> Verdict | None:
+    """ "met" when a bound the sentence sets on a kind of figure the asker stated holds for it
+    (a sentence may set two: "less than 7 days before ..., and less than 48 hours before, we
+    also charge ..."), or when it states that very figure ("unpaid 14 days after the due
+    date"); "unmet" when it sets such bounds and none holds; None when it sets none.
+
+    Example: ``verdict(stated("It is 10 days away."), "Cancel less than 7 days before: no
+    refund.")`` -> ``"unmet"``
+    """
+    if _fit(asked, sentence) is not None:
+        return "met"
+    kinds = {s.kind for s in asked}
+    return "unmet" if any(b.kind in kinds for b in bounds(sentence)) else None
+
+
+def _fit(asked: Sequence[Stated], sentence: str) -> float | None:
+    """How near the closest bound of ``sentence`` that holds for an ``asked`` figure is to it,
+    as a ratio (1: the figure itself; "within 60 days" for 14 days: 4.3); None: none holds."""
+    edges = [
+        (s.value, edge)
+        for b in bounds(sentence)
+        for s in asked
+        if s.kind == b.kind
+        and (b.low is None or s.value >= b.low * (1 - 1e-9))
+        and (b.high is None or s.value <= b.high * (1 + 1e-9))
+        for edge in (b.low, b.high)
+        if edge
+    ]
+    time = [value * _size(m[2])[1] for m in re.finditer(_FIGURE, sentence, re.I)
+            for value in [_number(m[1])] if m[1].lower() not in ("a", "an")]  # fmt: skip
+    edges += [(s.value, v) for s in asked if s.kind != "age" for v in time if _same(s.value, v)]
+    return min((max(a / b, b / a) for a, b in edges), default=None)
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(a, b)  # not a bounded figure, nudged past its bound
+
+
+def met_first(
+    question: str, items: Sequence[T], text_of: Callable[[T], str], shown: int
+) -> list[T]:
+    """The first ``shown`` of ``items`` (best first), reordered for the figures ``question``
+    states: when [1]'s bound on them does not hold and another item's does, that one (from
+    further down when none shown holds) goes first, the rest keep their order. When [1] sets
+    no bound, only a bound near the figure moves another first (within ``NEAR`` times it:
+    "more than 90 minutes" for "two hours late", not "within 12 months" for "18 hours away").
+
+    Example: for "We move in 10 days and cancel. Do we get the deposit back?", ["Less than 7
+    days before: no refund.", "Between 14 and 7 days before: half of the deposit."] -> the
+    second first.
+    """
+    asked = stated(question)
+    if not asked or not items:
+        return list(items[:shown])
+    first = verdict(asked, text_of(items[0]))
+    if first == "met":
+        return list(items[:shown])
+    for i, item in enumerate(items):
+        fit = _fit(asked, text_of(item))
+        if fit is not None and (first == "unmet" or fit <= NEAR):
+            rest = [x for j, x in enumerate(items) if j != i]
+            return [item, *rest[: shown - 1]]
+    return list(items[:shown])
+
+
+def holds_instead(question: str, first: str, quoted: str) -> bool:
+    """Whether a bound of ``first`` holds for a figure ``question`` states and ``quoted``
+    (another evidence sentence, the one an answer quotes) has none that does: the answer
+    should quote ``first``.
+
+    Example: ``holds_instead("My rent is more than two weeks overdue. What happens?", "If rent
+    is unpaid after 14 days, your gate code is suspended.", "If rent is unpaid for 60 days, we
+    may sell the contents.")`` -> True
+    """
+    asked = stated(question)
+    return bool(asked) and verdict(asked, first) == "met" and verdict(asked, quoted) != "met"
+
+
+def about(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` sets a bound that holds for a figure ``question`` states, within
+    ``NEAR`` times it: the sentence is about the asker's situation, whatever its words.
+
+    Example: ``about("Our ferry left two hours late.", "If a departure is delayed by more than
+    90 minutes, you get a voucher.")`` -> True
+    """
+    fit = _fit(stated(question), sentence)
+    return fit is not None and fit <= NEAR
