@@ -16,17 +16,17 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple, TypeVar
 
-from hybrid.answer.figures import NUMBER_WORDS
+from hybrid.answer.figures import DURATIONS, NUMBER_WORDS
 
 T = TypeVar("T")
 Verdict = Literal["met", "unmet"]
 
-# Each unit: its kind of figure and its size in that kind's base unit (days, km, kg).
-_UNITS = {
-    "minute": ("time", 1 / 1440), "min": ("time", 1 / 1440), "hour": ("time", 1 / 24),
-    "hr": ("time", 1 / 24), "day": ("time", 1), "night": ("time", 1), "week": ("time", 7),
-    "fortnight": ("time", 14), "month": ("time", 30), "year": ("time", 365),
-    "km": ("distance", 1), "kilometre": ("distance", 1), "kilometer": ("distance", 1),
+# Each unit: its kind of figure and its size in that kind's base unit (days, as the claim
+# figures count durations; km; kg).
+_UNITS = {unit: ("time", size) for unit, size in DURATIONS.items()} | {
+    "min": ("time", 1 / 1440), "hr": ("time", 1 / 24), "night": ("time", 1),
+    "fortnight": ("time", 14), "km": ("distance", 1), "kilometre": ("distance", 1),
+    "kilometer": ("distance", 1),
     "mile": ("distance", 1.609), "kg": ("weight", 1), "kilo": ("weight", 1),
     "kilogram": ("weight", 1),
 }  # fmt: skip
@@ -172,9 +172,15 @@ def _fit(asked: Sequence[Stated], sentence: str) -> float | None:
         for edge in (b.low, b.high)
         if edge
     ]
-    time = [value * _size(m[2])[1] for m in re.finditer(_FIGURE, sentence, re.I)
-            for value in [_number(m[1])] if m[1].lower() not in ("a", "an")]  # fmt: skip
-    edges += [(s.value, v) for s in asked if s.kind != "age" for v in time if _same(s.value, v)]
+    said = [  # the sentence's own figures, (kind, value): "unpaid 14 days after the due date"
+        (kind, _number(m[1]) * size)
+        for m in re.finditer(_FIGURE, sentence, re.I)
+        if m[1].lower() not in ("a", "an")
+        for kind, size in [_size(m[2])]
+    ]
+    edges += [
+        (s.value, v) for s in asked for kind, v in said if kind == s.kind and _same(s.value, v)
+    ]
     return min((max(a / b, b / a) for a, b in edges), default=None)
 
 

@@ -29,7 +29,7 @@ _ASKING = (
     "list tell say state draft write give show find does do is are please agreement contract "
     "document documents clause clauses section provision provisions policy"
 )
-_ASKING_WORDS = frozenset(tokenize([_ASKING])[0])  # stemmed as questions are
+ASKING_WORDS = frozenset(tokenize([_ASKING])[0])  # stemmed as questions are
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def leads(question: str, ranked: Sequence[Scored], n: int) -> list[int]:
     if not ranked or n <= 0:
         return []
     found = [r.words for r in ranked]  # tokenised once, by select
-    asked = set(tokenize([question])[0]) - _ASKING_WORDS
+    asked = set(tokenize([question])[0]) - ASKING_WORDS
     distinctive = {w for w in asked if sum(w in f for f in found) <= len(found) / 2}
     if not distinctive:
         return []

@@ -18,7 +18,7 @@ MONTHS = (
 ).split()
 NAMED = [*MONTHS, *"monday tuesday wednesday thursday friday saturday sunday".split()]
 # Durations convert, so "two weeks" is "14 days" and "a year" is "12 months".
-_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365, "hour": 1 / 24, "minute": 1 / 1440}
+DURATIONS = {"day": 1, "week": 7, "month": 30, "year": 365, "hour": 1 / 24, "minute": 1 / 1440}
 # "nothing" usually means free ("costs nothing"), so it is not a negation here.
 _DURATION_AFTER = frozenset("for within in after about over than".split())
 _WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|\d+(?:[.,:]\d+)*")
@@ -63,9 +63,9 @@ def figures(text: str) -> set[str]:
         if unit is None and i + 2 < len(words) and words[i + 1] in ("business", "working"):
             unit = _unit(words[i + 2])
         if unit:
-            days = value * _UNIT[unit]
+            days = value * DURATIONS[unit]
             out.add(f"{_number(value)} {unit}")
-            for other, size in _UNIT.items():
+            for other, size in DURATIONS.items():
                 if other != unit and size >= 1 and days % size == 0:
                     out.add(f"{_number(days / size)} {other}")
     return out
@@ -73,7 +73,7 @@ def figures(text: str) -> set[str]:
 
 def _unit(word: str) -> str | None:
     stem = word[:-1] if word.endswith("s") else word
-    return stem if stem in _UNIT else None
+    return stem if stem in DURATIONS else None
 
 
 def _number(value: float) -> str:
@@ -98,4 +98,4 @@ def claim_figures(text: str) -> list[set[str]]:
 
 def _same_duration(a: str, b: str) -> bool:
     (na, ua), (nb, ub) = a.split(" "), b.split(" ")
-    return abs(float(na) * _UNIT[ua] - float(nb) * _UNIT[ub]) < 1e-9
+    return abs(float(na) * DURATIONS[ua] - float(nb) * DURATIONS[ub]) < 1e-9

@@ -45,6 +45,8 @@ class Finisher:
         if comp.refused:
             return Answer(comp.refusal, (), 0, True)
         chunks, verify = [src.chunk for src in comp.sources], route.verify
+        # The asker's figures against the evidence's bounds (evidence.conditions) judge too.
+        figured = route.evidence is not None and route.evidence.conditions
         text = citations.without_source_labels(text, [c.doc_id for c in chunks])
         text = sentences.without_titles(text, [(s.title, s.chunk.text) for s in comp.sources])
         first = f"{chunks[0].text} [1]" if chunks else ""
@@ -83,8 +85,7 @@ class Finisher:
                                                verify.quote_margin, self._words)  # fmt: skip
             # "rent more than two weeks overdue": [1]'s bound holds for the figure the asker
             # states ("after 14 days"), the quoted one's does not (evidence.conditions).
-            ev = route.evidence
-            if not better and ev is not None and ev.conditions and quote.n > 1:
+            if not better and figured and quote.n > 1:
                 better = conditions.holds_instead(comp.question, chunks[0].text,
                                                   chunks[quote.n - 1].text)  # fmt: skip
             if better:
@@ -128,8 +129,7 @@ class Finisher:
                 verified = bool(checks) and all(c.verified for c in checks)
                 topic = self._covered(comp.question, said, chunks[0].text, names, topic,
                                       verified and not back, verify.relevance_coverage)  # fmt: skip
-            ev = route.evidence
-            if topic == "refuse" and ev is not None and ev.conditions:
+            if topic == "refuse" and figured:
                 # "left two hours late": [1] "delayed by more than 90 minutes" is about it,
                 # however far its words are (evidence.conditions put it first).
                 topic = "first" if conditions.about(comp.question, chunks[0].text) else topic

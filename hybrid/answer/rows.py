@@ -18,13 +18,11 @@ from collections.abc import Callable
 import numpy as np
 
 from hybrid.answer import expected
+from hybrid.answer.evidence import ASKING_WORDS
 from hybrid.knowledge.lexical import tokenize
 
 # A cell starts after ", " with a capitalised column name of up to 40 characters and ": ".
 _CELL = re.compile(r",\s+(?=[A-Z][^,:.]{0,40}:\s)")
-_ASKING = frozenset(
-    tokenize(["which what where when who how much many does do is are can tell give price cost"])[0]
-)
 
 
 def cells(sentence: str) -> list[str] | None:
@@ -53,7 +51,7 @@ def asked_cell(
     Score: share of the question's words in the cell + 0.5 when the cell states the kind asked
     + cosine(question, cell). ``question_vector``: (dim,), L2-normalised like ``embed``'s.
     """
-    words = set(tokenize([question])[0]) - _ASKING
+    words = set(tokenize([question])[0]) - ASKING_WORDS
     kind = expected.asks_for(question)
     names = [set(tokenize([c.split(":", 1)[0]])[0]) for c in row[1:]]
     if kind is None and not any(words & n for n in names):

@@ -118,3 +118,9 @@ def test_a_sentence_is_about_the_askers_figure_when_its_bound_holds_near_it():
     assert not about(late, "Refunds are paid within 10 working days.")  # holds, but far
     assert not about(late, "If a departure is delayed by more than 3 hours, you get a meal.")
     assert not about("Do we get any compensation?", "Delays of more than 90 minutes: a voucher.")
+
+
+def test_a_figure_of_another_kind_says_nothing_about_the_askers():
+    # 10 km is not 10 days: neither a bound nor the same figure
+    assert verdict(stated("I live 10 km away."), "Returns are accepted within 10 days.") is None
+    assert verdict(stated("It is 10 days away."), "Unpaid 10 days after the due date.") == "met"
