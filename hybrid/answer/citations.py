@@ -156,6 +156,25 @@ def recite(parsed: Parsed, sources: Sequence[SearchResult]) -> Parsed:
     return Parsed(" ".join(render(s) for s in out), tuple(out), parsed.removed)
 
 
+# A clause the answerer stopped at ("... arrives the same day; [1]") or a list item it quoted
+# ("take out Kelvarro Cover, which costs ... [2]"): its citation follows a ";", "," or ":", or
+# it opens in lower case. Words with a capital inside ("iPhone", "eBay") are left as written.
+_CLAUSE_END = re.compile(r"\s*[;,:](?=\s*" + CITATION.pattern + ")")
+_LOWER_START = re.compile(r"(^|\n|[.!?](?:\s*" + CITATION.pattern + r")+\s+)([a-z])(?=[a-z'-]*\b)")
+
+
+def tidy(answer: str) -> str:
+    """An answer's sentences as sentences: a clause cut before its citation ends with a full
+    stop, and a sentence that opens in lower case opens with a capital. Verification reads
+    the words, so it runs before; this changes punctuation and one letter only.
+
+    Example: ``tidy("transfers sent before 14:00 arrive the same day; [1]")`` -> ``"Transfers
+    sent before 14:00 arrive the same day. [1]"``
+    """
+    answer = _CLAUSE_END.sub(".", answer)
+    return _LOWER_START.sub(lambda m: m.group(1) + m.group(3).upper(), answer)
+
+
 def _key(text: str) -> str:
     """A sentence as repeats compare it: case, quotes, final stop and spacing ignored."""
     return " ".join(text.lower().strip(_QUOTES + " .").split())

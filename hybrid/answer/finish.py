@@ -175,7 +175,12 @@ class Finisher:
         unsupported = tuple(s.text for s in failing) if route.on_unsupported == "flag" else ()
         overruled = overruled or ("copy" if copied else None)
         return Answer(
-            answer_text, cited, parsed.removed, refused and not cited, unsupported, overruled
+            citations.tidy(answer_text),
+            cited,
+            parsed.removed,
+            refused and not cited,
+            unsupported,
+            overruled,
         )
 
     def _first(

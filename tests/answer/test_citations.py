@@ -6,6 +6,7 @@ from hybrid.answer.citations import (
     keep,
     parse,
     recite,
+    tidy,
     verify,
     without_repeats,
     without_source_labels,
@@ -154,3 +155,21 @@ def test_a_miscited_copy_with_a_word_swapped_is_contradicted(embedder):
     true = "Cover for accidents starts 48 hours after the policy begins. [1]"
     [check] = verify(parse(true, 3), _hits(chunks), embedder.embed, VerifyConfig())
     assert (check.n, check.label) == (1, "unsupported")
+
+
+def test_tidy_ends_cut_clauses_and_capitalises_sentence_starts():
+    # The answerer stops at a clause ("...; [1]") or quotes a list item in lower case.
+    assert tidy("An urgent transfer arrives the same day; [1]") == (
+        "An urgent transfer arrives the same day. [1]"
+    )
+    assert tidy("take out Cover, which costs £4.50; or not. [2] then this, [3]") == (
+        "Take out Cover, which costs £4.50; or not. [2] Then this. [3]"
+    )
+    # A citation inside a sentence, a capital inside a word and a refusal stay as written.
+    assert tidy("It costs $5 [1] and more [2]") == "It costs $5 [1] and more [2]"
+    assert tidy("iPhone repairs cost $5. [1] eBay orders ship free. [2]") == (
+        "iPhone repairs cost $5. [1] eBay orders ship free. [2]"
+    )
+    assert tidy("The documents do not cover this question.") == (
+        "The documents do not cover this question."
+    )
