@@ -92,6 +92,9 @@ def without_source_labels(answer: str, documents: Sequence[str]) -> str:
     if not names:
         return answer
     label = r"[ \t]*\((?:" + "|".join(map(re.escape, names)) + r")(?:, pages? [^()\n]*)?\)"
+    # A label where a sentence had no end of its own ("5 kilograms (laundry.txt) Shirts ...")
+    # ended it: it leaves a full stop, or the sentence would run into the next one.
+    answer = re.sub(r"(?<=[^\s.!?\"\u201d])" + label + r"(?![.!?]|[ \t]*\[\d)", ".", answer)
     return re.sub(label, "", answer)
 
 
@@ -157,9 +160,12 @@ def recite(parsed: Parsed, sources: Sequence[SearchResult]) -> Parsed:
 
 
 # A clause the answerer stopped at ("... arrives the same day; [1]") or a list item it quoted
-# ("take out Kelvarro Cover, which costs ... [2]"): its citation follows a ";", "," or ":", or
-# it opens in lower case. Words with a capital inside ("iPhone", "eBay") are left as written.
-_CLAUSE_END = re.compile(r"\s*[;,:](?=\s*" + CITATION.pattern + ")")
+# ("take out Kelvarro Cover, which costs ...; or [1]"): it ends in ";", "," or ":" (and "or" or
+# "and"), or it opens in lower case. Words with a capital inside ("iPhone", "eBay") are left
+# as written.
+_CLAUSE_END = re.compile(
+    r"\s*[;,:](?:\s+(?:and|or))?(?:\.?(?=\s*(?:" + CITATION.pattern + r"|$))|\.(?=\s))"
+)
 _LOWER_START = re.compile(r"(^|\n|[.!?](?:\s*" + CITATION.pattern + r")+\s+)([a-z])(?=[a-z'-]*\b)")
 
 

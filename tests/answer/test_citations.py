@@ -165,6 +165,14 @@ def test_tidy_ends_cut_clauses_and_capitalises_sentence_starts():
     assert tidy("take out Cover, which costs £4.50; or not. [2] then this, [3]") == (
         "Take out Cover, which costs £4.50; or not. [2] Then this. [3]"
     )
+    # A list item quoted up to its "; or", its label copied in place of [n] (which ended it).
+    labelled = without_source_labels("take out Cover, which costs £4.50; or (k.md)", ["k.md"])
+    assert tidy(f"{labelled} [1]") == "Take out Cover, which costs £4.50. [1]"
+    assert (
+        tidy(f"{labelled} It pays out. [2]")
+        == "Take out Cover, which costs £4.50. It pays out. [2]"
+    )
+    assert tidy("We ship to: France, Spain. [1]") == "We ship to: France, Spain. [1]"
     # A citation inside a sentence, a capital inside a word and a refusal stay as written.
     assert tidy("It costs $5 [1] and more [2]") == "It costs $5 [1] and more [2]"
     assert tidy("iPhone repairs cost $5. [1] eBay orders ship free. [2]") == (
