@@ -279,9 +279,58 @@ def unknown_figures(question: str, evidence: Sequence[str]) -> list[str]:
         stem = _SAME_UNIT.get(unit.lower(), unit.lower()).removesuffix("s")
         units = f"{stem}s?" + ("|people" if stem == "person" else "")
         said = re.compile(rf"\b({names})[\s-]+({units})\b", re.IGNORECASE)
-        if not any(said.search(text) for text in evidence):
-            missing.append(match[0].removeprefix("for ").lower())
+        if any(said.search(text) for text in evidence):
+            continue
+        if str(value).replace(".", "", 1).isdigit() and _on_scale(float(value), stem, evidence):
+            continue
+        missing.append(match[0].removeprefix("for ").lower())
     return missing
+
+
+# How documents write a unit a question writes out: "6-metre boat" against "up to 7 m".
+_UNIT_FORMS = {
+    "metre": "m|metres?|meters?", "meter": "m|metres?|meters?", "foot": "ft|foot|feet",
+    "kilo": "kg|kilos?|kilograms?", "kilogram": "kg|kilos?|kilograms?", "kg": "kg|kilos?",
+    "kilometre": "km|kilometres?|kilometers?", "km": "km|kilometres?", "mile": "mi|miles?",
+    "minute": "mins?|minutes?", "hour": "h|hrs?|hours?", "litre": "l|litres?|liters?",
+}  # fmt: skip
+_FIGURE = r"(\d+(?:[.,]\d+)?)"
+_UP_TO = "up to|under|less than|below|at most|no more than|a maximum of"
+_FROM = "over|more than|above|at least|longer than|a minimum of"
+
+
+def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
+    """Whether an ``evidence`` sentence prices or bands the unit ``stem`` so that ``value``
+    falls in it: a rate ("£11 per metre"), a range ("9.01 m to 11 m") or a bound ("up to 7 m",
+    "over 20 kg"). A 6-metre boat is then on the scale, not an option the documents lack.
+
+    Example: ``_on_scale(10, "metre", ["Class C: 9.01 m to 11 m, £38 a night"])`` -> True
+    """
+    forms = _UNIT_FORMS.get(stem, f"{re.escape(stem)}s?")
+    unit = rf"\s?(?:{forms})\b"
+    patterns = (
+        re.compile(rf"\bper\s+(?:{forms})\b|/\s?(?:{forms})\b", re.IGNORECASE),
+        re.compile(rf"{_FIGURE}(?:{unit})?\s*(?:to|-|–)\s*{_FIGURE}{unit}", re.IGNORECASE),
+        re.compile(rf"\b({_UP_TO}|{_FROM})\s+{_FIGURE}{unit}", re.IGNORECASE),
+    )
+    for text in evidence:
+        if patterns[0].search(text):
+            return True
+        for low, high in patterns[1].findall(text):
+            if _number(low) <= value <= _number(high):
+                return True
+        for op, figure in patterns[2].findall(text):
+            below = " ".join(op.lower().split()) in _UP_TO.split("|")
+            if value <= _number(figure) if below else value >= _number(figure):
+                return True
+    return False
+
+
+def _number(text: str) -> float:
+    """ "9.01", "1,000" (thousands) or "2,5" (a decimal comma)."""
+    if re.fullmatch(r"\d{1,3},\d{3}", text):
+        return float(text.replace(",", ""))
+    return float(text.replace(",", "."))
 
 
 def _words_for(value: int | str) -> set[str]:

@@ -149,3 +149,18 @@ def test_a_figure_that_picks_what_is_asked_must_be_one_the_evidence_gives():
     # An age and the asker's situation pick nothing.
     assert unknown_figures("Can my 13-year-old travel alone?", shown) == []
     assert unknown_figures("My visit is 18 hours away. Is there a fee?", shown) == []
+
+
+def test_a_figure_on_a_priced_or_banded_scale_is_known():
+    banded = [
+        "Berth class: Class A, Boat length: up to 7 m, Visitor, per night: £24.",
+        "Berth class: Class C, Boat length: 9.01 m to 11 m, Visitor, per night: £38.",
+        "Lift-out and relaunch together cost £11 per metre, with a minimum charge of £95.",
+    ]
+    # In a band, under a bound or priced per unit: the figure picks a place on the scale.
+    assert unknown_figures("What is a night for a 10-metre boat?", banded) == []
+    assert unknown_figures("What is a night for a 6-metre boat?", banded[:1]) == []
+    assert unknown_figures("What does lifting out a 6-metre boat cost?", banded[2:]) == []
+    # Outside every band, and no rate: still a figure the documents do not give.
+    assert unknown_figures("What is a night for a 12-metre boat?", banded[:2]) == ["12-metre"]
+    assert unknown_figures("How much is a 3-kg parcel?", ["Parcels 5 kg to 10 kg: £6."]) == ["3-kg"]
