@@ -111,7 +111,8 @@ class Finisher:
             said = " ".join(s.text for s in parsed.sentences)
         # Last, any answer but a refusal, the earlier checks' sentence [1] too: does it address
         # the question? If not, sentence [1] (unless that is what it says already) or refuse.
-        checked = verify.min_relevance is not None and comp.question and chunks
+        bar = route.evidence.unknown_bar if route.evidence is not None and comp.unknown else None
+        checked = (verify.min_relevance is not None or bar is not None) and comp.question and chunks
         if checked and comp.query_vector is not None and answered:
             # Judged without the documents' names, as the evidence was scored: the question
             # names the company ("Is there a senior discount on Zelvora Coachlines for people
@@ -128,9 +129,15 @@ class Finisher:
                     asked = self.embedder.embed_query(texts[0]).reshape(-1)
                 vectors = self.embedder.embed(documents)  # (1 or 2, dim): answer, [1]
             answer, one_vector = vectors[0], vectors[1] if renamed else one.vector
+            # The question names what no document holds (evidence.unknown_bar): only an answer
+            # near it stands ("Walk-in nail clips cost €9" for "my dog's claws": 0.64).
+            if bar is not None and float(answer @ asked) < bar:
+                return Answer(route.refusal, (), parsed.removed, True, (), "unknown")
             # "If you remove people from my plan ..., do I get money back?": the question back.
             back = said.rstrip().endswith("?")
-            topic = coverage.on_topic(asked, answer, one_vector, verify.min_relevance, back)
+            topic: coverage.Topic = "answer"
+            if verify.min_relevance is not None:
+                topic = coverage.on_topic(asked, answer, one_vector, verify.min_relevance, back)
             if topic != "answer" and verify.relevance_coverage is not None:
                 # Words are no proof: only an answer its sources back stands by them ("free on
                 # orders over £80" holds the words of "Above what basket value is delivery

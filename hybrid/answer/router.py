@@ -152,6 +152,7 @@ class Router:
                 if ev.sentence_bar and found.cosine is not None:
                     near = found.cosine if near is None else max(near, found.cosine)
             missing: tuple[str, ...] = ()
+            figures: tuple[str, ...] = ()
             if hits and kind == "answer" and ev is not None and ev.unknown_nouns is not None:
                 searched = [self._retrievers[c] for c in versions]
                 shown = [h.chunk.text for h in hits]
@@ -161,12 +162,15 @@ class Router:
                     sorted({h.chunk.doc_id for h in hits} | set(named)),
                 ))  # fmt: skip
                 # "a 60-minute appointment" where the documents list 30 and 45 minutes
-                missing += tuple(unknown.unknown_figures(question, shown))
+                figures = tuple(unknown.unknown_figures(question, shown))
+                missing += figures
         refused = bool(wanted) and (near is None or near < route.min_similarity)
         floor = ev.min_score if ev is not None else None
         if score is not None and floor is not None and score < floor:
             refused = True
-        if not answered or missing or (own and not hits):
+        # evidence.unknown_bar: an unknown noun holds the answer to a bar instead (finish).
+        held = ev is not None and ev.unknown_bar is not None and not figures
+        if not answered or (missing and not held) or (own and not hits):
             refused = True  # nothing in the documents says what the question asks
         flat = None if vector is None else vector.reshape(-1)
         return Retrieved(tuple(hits), best, refused, named, lead, flat, versions, missing)

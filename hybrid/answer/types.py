@@ -73,7 +73,8 @@ class Composition:
     versions: dict[str, str] = field(default_factory=dict)  # collection -> version read
     # The question, where a refusal by the model is to be checked (answers read as sentences).
     question: str = ""
-    unknown: tuple[str, ...] = ()  # Retrieved.unknown: why it was refused, if that is why
+    # Retrieved.unknown: why it was refused, or (evidence.unknown_bar) what its answer is held to
+    unknown: tuple[str, ...] = ()
 
 
 class EvidenceRef(TypedDict):
@@ -115,7 +116,7 @@ class Citation(TypedDict):
     sentences: list[CheckedSentence]
 
 
-Overruled = Literal["refusal", "choice", "off-topic", "no-value", "tie", "copy"]
+Overruled = Literal["refusal", "choice", "off-topic", "no-value", "tie", "copy", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,9 @@ class Answer:
     # and [2] where both state the value asked and score alike (verify.tie_margin); the other
     # is quoted beside it. "copy": a sentence copied its source but for a slip (a figure or a
     # word changed) and did not verify (verify.mend_copies); the source sentence stands in
-    # its place. The first check that fired names it.
+    # its place. "unknown": the question names a noun no document holds and the answer is not
+    # near enough the question to stand for it (evidence.unknown_bar); refused. The first
+    # check that fired names it.
     overruled: Overruled | None = None
 
 

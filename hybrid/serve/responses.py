@@ -45,7 +45,8 @@ class Retrieval(BaseModel):
     # "off-topic": its answer did not address the question (sentence [1] or the refusal instead);
     # "no-value": it stated no time, price or number where one was asked (the same);
     # "tie": it cited one of [1] and [2] where both state the value and score alike (both given);
-    # "copy": it copied a source sentence with a slip (a figure changed): that sentence instead
+    # "copy": it copied a source sentence with a slip (a figure changed): that sentence instead;
+    # "unknown": it names what no document holds and the answer is not near it: refused
     overruled: Overruled | None = None
     # Refused before generating: what the question names that no searched collection holds
     unknown: list[str] = []

@@ -514,6 +514,27 @@ def test_a_question_about_something_no_document_mentions_is_refused_before_gener
     assert router.retrieve("shop", cheque).unknown == ()
 
 
+def test_an_unknown_noun_can_hold_the_answer_to_a_bar_instead_of_refusing(
+    tmp_path, embedder, engine, docs_folder
+):
+    # A customer's own word ("sneakers") for what the documents call items: answered, and the
+    # answer stands when it is near the question; one about something else is refused.
+    evidence = {"unit": "sentences", "sentences": 2, "unknown_bar": 0.57}
+    router = router_for(tmp_path, embedder, engine, docs_folder, min_similarity=-1,
+                        template="prompts/evidence_answer.j2", evidence=evidence,
+                        verify={"min_relevance": 0.43})  # fmt: skip
+    question = "How many days do I have to return sneakers I bought in the sale?"
+    comp = router.compose("shop", user(question))
+    assert not comp.refused and comp.unknown == ("sneakers",)
+    near = router.finish(comp, "Sale items can be returned within 14 days. [1]")
+    assert not near.refused and near.overruled is None
+    far = router.finish(comp, "We keep order records for 6 years. [1]")
+    assert far.refused and far.overruled == "unknown"
+    assert far.text == router.route("shop").refusal
+    # A figure the documents do not give still refuses before generating.
+    assert router.retrieve("shop", "How much is a 90-minute return slot?").refused
+
+
 def test_only_the_documents_own_names_leave_the_question():
     from hybrid.answer.naming import without_names
 
