@@ -1,5 +1,5 @@
 """Unknown things: a question about something the searched collections never mention is
-refused before generating.
+refused before generating (or, with ``evidence.unknown_bar``, its answer is held to a bar).
 
 The 135M answerer almost never refuses: beside four sentences about TallyForge's plans it
 answers "Is there a TallyForge plan that includes payroll?" from the nearest one. What such a
