@@ -48,7 +48,8 @@ class Retrieval(BaseModel):
     # "copy": it copied a source sentence with a slip (a figure changed): that sentence instead;
     # "unknown": it names what no document holds and the answer is not near it: refused
     overruled: Overruled | None = None
-    # Refused before generating: what the question names that no searched collection holds
+    # What the question names that no searched collection holds: why it was refused before
+    # generating, or (evidence.unknown_bar) what held its answer to the bar
     unknown: list[str] = []
     removed_citations: int  # [n] outside the prompt's evidence, deleted from the text
     unsupported_sentences: int
