@@ -34,10 +34,10 @@ _NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=Tru
 _UNIT = r"(?:working |business |calendar )?(" + "|".join(_UNITS) + r")s?\b"
 _FIGURE = rf"({_NUMBER})[ -]{_UNIT}"
 # A bound is a comparison before a figure, or "or more" / "or less" after it.
-_ABOVE = r"more than|over|at least|after|longer than|beyond|no less than|a minimum of"
-_BELOW = r"less than|fewer than|under|within|up to|at most|no more than|no later than|a maximum of"
+ABOVE = r"more than|over|at least|after|longer than|beyond|no less than|a minimum of"
+BELOW = r"less than|fewer than|under|within|up to|at most|no more than|no later than|a maximum of"
 _BOUND = re.compile(
-    rf"\b(?:(?P<op>{_ABOVE}|{_BELOW})\s+{_FIGURE}"
+    rf"\b(?:(?P<op>{ABOVE}|{BELOW})\s+{_FIGURE}"
     rf"|{_FIGURE}\s+or\s+(?P<after>more|longer|over|less|fewer|under)\b"
     rf"|between\s+(?P<low>{_NUMBER})(?:[ -]{_UNIT})?\s+and\s+(?P<high>{_NUMBER})[ -]{_UNIT})",
     re.IGNORECASE,
@@ -93,7 +93,7 @@ def stated(question: str) -> list[Stated]:
     """
     found = []
     # Not an age ("my one-year-old"): that is read below.
-    asked = rf"(?:\b({_ABOVE}|{_BELOW})\s+)?\b{_FIGURE}(?![ -]old)"
+    asked = rf"(?:\b({ABOVE}|{BELOW})\s+)?\b{_FIGURE}(?![ -]old)"
     for match in re.finditer(asked, question, re.I):
         if match[2].lower() in ("a", "an"):
             continue  # "a week" in a question is seldom the asker's figure ("for a week")
@@ -103,7 +103,7 @@ def stated(question: str) -> list[Stated]:
         if _number(match[2]) == 1 and re.search(r"\b(?:in|per|each|every|any)\s+$", head, re.I):
             continue  # "the most they can charge in one month": a period, not a situation
         kind, size = _size(match[3])
-        nudge = 0.0 if not match[1] else (1e-6 if re.fullmatch(_ABOVE, match[1], re.I) else -1e-6)
+        nudge = 0.0 if not match[1] else (1e-6 if re.fullmatch(ABOVE, match[1], re.I) else -1e-6)
         found.append(Stated(kind, _number(match[2]) * size * (1 + nudge)))
     for match in _AGE_ASKED.finditer(question):
         age = next(g for g in match.groups() if g)
@@ -129,7 +129,7 @@ def bounds(sentence: str) -> list[Bound]:
         number, unit = (m.group(2), m.group(3)) if m["op"] else (m.group(4), m.group(5))
         kind, size = _size(unit)
         value = _number(number) * size
-        above = re.fullmatch(_ABOVE, m["op"], re.I) if m["op"] else m["after"].lower() in (
+        above = re.fullmatch(ABOVE, m["op"], re.I) if m["op"] else m["after"].lower() in (
             "more", "longer", "over",
         )  # fmt: skip
         found.append(Bound(kind, value, None) if above else Bound(kind, None, value))

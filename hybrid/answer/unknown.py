@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from string import ascii_lowercase
 from typing import TYPE_CHECKING
 
+from hybrid.answer import conditions
 from hybrid.answer.coverage import WordVectors, content_words
 from hybrid.answer.figures import MONTHS, NUMBER_WORDS
 from hybrid.answer.naming import words_of
@@ -295,8 +296,6 @@ _UNIT_FORMS = {
     "minute": "mins?|minutes?", "hour": "h|hrs?|hours?", "litre": "l|litres?|liters?",
 }  # fmt: skip
 _FIGURE = r"(\d+(?:[.,]\d+)?)"
-_UP_TO = "up to|under|less than|below|at most|no more than|a maximum of"
-_FROM = "over|more than|above|at least|longer than|a minimum of"
 
 
 def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
@@ -311,7 +310,7 @@ def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
     patterns = (
         re.compile(rf"\bper\s+(?:{forms})\b|/\s?(?:{forms})\b", re.IGNORECASE),
         re.compile(rf"{_FIGURE}(?:{unit})?\s*(?:to|-|–)\s*{_FIGURE}{unit}", re.IGNORECASE),
-        re.compile(rf"\b({_UP_TO}|{_FROM})\s+{_FIGURE}{unit}", re.IGNORECASE),
+        re.compile(rf"\b({conditions.ABOVE}|{conditions.BELOW})\s+{_FIGURE}{unit}", re.I),
     )
     for text in evidence:
         if patterns[0].search(text):
@@ -320,7 +319,7 @@ def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
             if _number(low) <= value <= _number(high):
                 return True
         for op, figure in patterns[2].findall(text):
-            below = " ".join(op.lower().split()) in _UP_TO.split("|")
+            below = re.fullmatch(conditions.BELOW, op, re.IGNORECASE)
             if value <= _number(figure) if below else value >= _number(figure):
                 return True
     return False
