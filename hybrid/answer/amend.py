@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hybrid.answer import citations, claims, expected
+from hybrid.answer import citations, claims, conditions, expected
 from hybrid.answer.types import Composition
 
 
 def tied(comp: Composition, checks: list[citations.Check], margin: float) -> int | None:
     """The other of sentences [1] and [2] when the answer cites only one of them, verified, and
     the ranking hardly tells them apart (``verify.tie_margin``): both from one document, both
-    stating a value of the kind asked, scores within ``margin``. None otherwise.
+    stating a value of the kind asked, scores within ``margin``, and no figure the asker states
+    falls in the cited one's bounds and not the other's. None otherwise.
 
     Example: for "What does Quillhouse charge for Standard Post?", the answer "Standard Post is
     free on orders over $35. [1]" beside [2] "Standard Post ... costs $3.50." (scores 1.08 and
@@ -31,7 +32,11 @@ def tied(comp: Composition, checks: list[citations.Check], margin: float) -> int
         return None
     if not (expected.states(kind, one.text) and expected.states(kind, two.text)):
         return None
-    other = 3 - cited.pop()
+    n = cited.pop()
+    other = 3 - n
+    said, unsaid = (one.text, two.text) if n == 1 else (two.text, one.text)
+    if conditions.holds_instead(comp.question, said, unsaid):
+        return None  # the asker's figure tells them apart: the 8.5 m boat's band, not the 12 m
     # A sentence that says it already, left uncited (verify.attribute_uncited off), is enough.
     return None if any(c.aligned == other for c in checks) else other
 

@@ -17,22 +17,34 @@ from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple, TypeVar
 
 from hybrid.answer.figures import DURATIONS, NUMBER_WORDS
+from hybrid.knowledge.lexical import tokenize
 
 T = TypeVar("T")
 Verdict = Literal["met", "unmet"]
 
 # Each unit: its kind of figure and its size in that kind's base unit (days, as the claim
-# figures count durations; km; kg).
+# figures count durations; km; kg; metres, for the size of a boat or a van; litres). "m" is
+# metres: policies write minutes "min" or "mins".
 _UNITS = {unit: ("time", size) for unit, size in DURATIONS.items()} | {
     "min": ("time", 1 / 1440), "hr": ("time", 1 / 24), "night": ("time", 1),
     "fortnight": ("time", 14), "km": ("distance", 1), "kilometre": ("distance", 1),
     "kilometer": ("distance", 1),
     "mile": ("distance", 1.609), "kg": ("weight", 1), "kilo": ("weight", 1),
-    "kilogram": ("weight", 1),
+    "kilogram": ("weight", 1), "m": ("length", 1), "metre": ("length", 1),
+    "meter": ("length", 1), "cm": ("length", 0.01), "ft": ("length", 0.3048),
+    "foot": ("length", 0.3048), "feet": ("length", 0.3048), "l": ("volume", 1),
+    "litre": ("volume", 1), "liter": ("volume", 1),
 }  # fmt: skip
 _NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + "|an?"
 _UNIT = r"(?:working |business |calendar )?(" + "|".join(_UNITS) + r")s?\b"
-_FIGURE = rf"({_NUMBER})[ -]{_UNIT}"
+# Not a sum of money ("£3 m"): a figure is a number and its unit.
+_FIGURE = rf"(?<![£$€])({_NUMBER})[ -]{_UNIT}"
+# A band: "10 to 25 kg", "7.01 m to 9 m", "25-40 kg" (the last unit counts for both).
+_RANGE = re.compile(
+    rf"(?<![£$€\d.])(?P<low>\d+(?:\.\d+)?)(?:\s?{_UNIT})?\s*(?:to|-|–)\s*"
+    rf"(?P<high>\d+(?:\.\d+)?)\s?{_UNIT}",
+    re.IGNORECASE,
+)
 # A bound is a comparison before a figure, or "or more" / "or less" after it.
 ABOVE = r"more than|over|at least|after|longer than|beyond|no less than|a minimum of"
 BELOW = r"less than|fewer than|under|within|up to|at most|no more than|no later than|a maximum of"
@@ -45,7 +57,7 @@ _BOUND = re.compile(
 # An age, in a question: "I'm 24", "my son is 19", "my 13-year-old", "aged 70".
 _AGE_ASKED = re.compile(
     rf"\b(?:({_NUMBER})[ -]years?[ -]old|aged ({_NUMBER})|(?:i'm|i am|is|am|turned) "
-    rf"(\d+)\b(?![ -]?(?:[a-z%]|\d)))",
+    rf"(\d+)\b(?![ -]?(?:[a-z%]|\d)|[.,]\d))",
     re.IGNORECASE,
 )
 # ... and in a sentence: "under 21", "aged 65 or over", "children under 2", "18 or older".
@@ -66,8 +78,8 @@ NEAR = 4.0
 
 
 class Stated(NamedTuple):
-    kind: str  # "time", "distance", "weight" or "age"
-    value: float  # in the kind's base unit (days, km, kg, years)
+    kind: str  # "time", "distance", "weight", "length", "volume" or "age"
+    value: float  # in the kind's base unit (days, km, kg, m, litres, years)
 
 
 class Bound(NamedTuple):
@@ -83,6 +95,28 @@ def _number(text: str) -> float:
 
 def _size(unit: str) -> tuple[str, float]:
     return _UNITS[unit.lower()]
+
+
+def measure(value: float, unit: str) -> Stated | None:
+    """``value`` in ``unit`` ("metre", "kg", "hour") as a figure in its kind's base unit; None
+    for a unit these conditions do not read.
+
+    Example: ``measure(6, "metre")`` -> ``Stated("length", 6.0)``
+    """
+    kind, size = _UNITS.get(unit.lower(), (None, 0.0))
+    return Stated(kind, value * size) if kind else None
+
+
+def holds(bound: Bound, figure: Stated) -> bool:
+    """Whether ``figure`` is of ``bound``'s kind and within it (inclusive, to rounding).
+
+    Example: ``holds(Bound("length", 7.01, 9.0), Stated("length", 8.5))`` -> True
+    """
+    return (
+        figure.kind == bound.kind
+        and (bound.low is None or figure.value >= bound.low * (1 - 1e-9))
+        and (bound.high is None or figure.value <= bound.high * (1 + 1e-9))
+    )
 
 
 def stated(question: str) -> list[Stated]:
@@ -133,6 +167,10 @@ def bounds(sentence: str) -> list[Bound]:
             "more", "longer", "over",
         )  # fmt: skip
         found.append(Bound(kind, value, None) if above else Bound(kind, None, value))
+    for m in _RANGE.finditer(sentence):
+        kind, size = _size(m.group(4))
+        low = _number(m["low"]) * _size(m.group(2) or m.group(4))[1]
+        found.append(Bound(kind, *sorted((low, _number(m["high"]) * size))))
     for m in _AGE_BOUND.finditer(sentence):
         if m.group(5):  # "aged 21 to 24"
             found.append(Bound("age", float(m.group(5)), float(m.group(6))))
@@ -166,9 +204,7 @@ def _fit(asked: Sequence[Stated], sentence: str) -> float | None:
         (s.value, edge)
         for b in bounds(sentence)
         for s in asked
-        if s.kind == b.kind
-        and (b.low is None or s.value >= b.low * (1 - 1e-9))
-        and (b.high is None or s.value <= b.high * (1 + 1e-9))
+        if holds(b, s)
         for edge in (b.low, b.high)
         if edge
     ]
@@ -195,7 +231,8 @@ def met_first(
     states: when [1]'s bound on them does not hold and another item's does, that one (from
     further down when none shown holds) goes first, the rest keep their order. When [1] sets
     no bound, only a bound near the figure moves another first (within ``NEAR`` times it:
-    "more than 90 minutes" for "two hours late", not "within 12 months" for "18 hours away").
+    "more than 90 minutes" for "two hours late", not "within 12 months" for "18 hours away"),
+    and only in a sentence holding as many of the question's words as [1] does.
 
     Example: for "We move in 10 days and cancel. Do we get the deposit back?", ["Less than 7
     days before: no refund.", "Between 14 and 7 days before: half of the deposit."] -> the
@@ -207,9 +244,16 @@ def met_first(
     first = verdict(asked, text_of(items[0]))
     if first == "met":
         return list(items[:shown])
+    words = set(tokenize([question])[0])
+    said = len(words.intersection(*tokenize([text_of(items[0])])))
     for i, item in enumerate(items):
         fit = _fit(asked, text_of(item))
-        if fit is not None and (first == "unmet" or fit <= NEAR):
+        # [1] with no bound gives way only to a sentence that says as much of what was asked:
+        # the 12 m band row is not the answer to "what surcharge for my 12 m catamaran?"
+        if fit is not None and (
+            first == "unmet"
+            or (fit <= NEAR and len(words.intersection(*tokenize([text_of(item)]))) >= said)
+        ):
             rest = [x for j, x in enumerate(items) if j != i]
             return [item, *rest[: shown - 1]]
     return list(items[:shown])

@@ -288,48 +288,33 @@ def unknown_figures(question: str, evidence: Sequence[str]) -> list[str]:
     return missing
 
 
-# How documents write a unit a question writes out: "6-metre boat" against "up to 7 m".
+# How documents write a unit a question writes out, in a rate: "6-metre boat", "£11 per m".
 _UNIT_FORMS = {
     "metre": "m|metres?|meters?", "meter": "m|metres?|meters?", "foot": "ft|foot|feet",
     "kilo": "kg|kilos?|kilograms?", "kilogram": "kg|kilos?|kilograms?", "kg": "kg|kilos?",
     "kilometre": "km|kilometres?|kilometers?", "km": "km|kilometres?", "mile": "mi|miles?",
     "minute": "mins?|minutes?", "hour": "h|hrs?|hours?", "litre": "l|litres?|liters?",
 }  # fmt: skip
-_FIGURE = r"(\d+(?:[.,]\d+)?)"
 
 
 def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
     """Whether an ``evidence`` sentence prices or bands the unit ``stem`` so that ``value``
-    falls in it: a rate ("£11 per metre"), a range ("9.01 m to 11 m") or a bound ("up to 7 m",
-    "over 20 kg"). A 6-metre boat is then on the scale, not an option the documents lack.
+    falls in it: a rate ("£11 per metre"), or a band or bound that holds for it ("9.01 m to
+    11 m", "up to 7 m", "over 20 kg": ``conditions.bounds``). A 6-metre boat is then on the
+    scale, not an option the documents lack.
 
     Example: ``_on_scale(10, "metre", ["Class C: 9.01 m to 11 m, £38 a night"])`` -> True
     """
     forms = _UNIT_FORMS.get(stem, f"{re.escape(stem)}s?")
-    unit = rf"\s?(?:{forms})\b"
-    patterns = (
-        re.compile(rf"\bper\s+(?:{forms})\b|/\s?(?:{forms})\b", re.IGNORECASE),
-        re.compile(rf"{_FIGURE}(?:{unit})?\s*(?:to|-|–)\s*{_FIGURE}{unit}", re.IGNORECASE),
-        re.compile(rf"\b({conditions.ABOVE}|{conditions.BELOW})\s+{_FIGURE}{unit}", re.I),
+    rate = re.compile(rf"\bper\s+(?:{forms})\b|/\s?(?:{forms})\b", re.IGNORECASE)
+    figure = conditions.measure(value, stem)
+    return any(
+        rate.search(text)
+        or (
+            figure is not None and any(conditions.holds(b, figure) for b in conditions.bounds(text))
+        )
+        for text in evidence
     )
-    for text in evidence:
-        if patterns[0].search(text):
-            return True
-        for low, high in patterns[1].findall(text):
-            if _number(low) <= value <= _number(high):
-                return True
-        for op, figure in patterns[2].findall(text):
-            below = re.fullmatch(conditions.BELOW, op, re.IGNORECASE)
-            if value <= _number(figure) if below else value >= _number(figure):
-                return True
-    return False
-
-
-def _number(text: str) -> float:
-    """ "9.01", "1,000" (thousands) or "2,5" (a decimal comma)."""
-    if re.fullmatch(r"\d{1,3},\d{3}", text):
-        return float(text.replace(",", ""))
-    return float(text.replace(",", "."))
 
 
 def _words_for(value: int | str) -> set[str]:

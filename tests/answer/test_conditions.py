@@ -35,6 +35,9 @@ CANCEL = [
         ("Is there a fee of 30 EUR?", []),
         ("What is the most they can charge in one month?", []),  # a period, not a situation
         ("My course starts in 10 days.", [Stated("time", 10.0)]),
+        ("My boat is 8.5 metres long.", [Stated("length", 8.5)]),  # not an age of 8
+        ("How much for my 30 kg retriever?", [Stated("weight", 30.0)]),
+        ("Do I need cover of £3 m?", []),  # a sum of money, not a length
     ],
 )
 def test_the_figures_a_question_states(question, expected):
@@ -62,6 +65,11 @@ def test_a_bounded_figure_in_a_question_is_just_past_its_bound():
         ("Delivery is free on orders over 35 EUR.", []),  # an amount, no age
         ("Over 3 hours late: a voucher.", [Bound("time", 0.125, None)]),
         ("Pets travel free.", []),
+        ("Medium dogs (10 to 25 kg): full groom €54", [Bound("weight", 10.0, 25.0)]),
+        ("Class B, length 7.01 m to 9 m: £2,360 a year", [Bound("length", 7.01, 9.0)]),
+        ("Class A, length up to 7 m: £1,840 a year", [Bound("length", None, 7.0)]),
+        ("Vans of 18-24 ft need a licence.", [Bound("length", 18 * 0.3048, 24 * 0.3048)]),
+        ("Summer season (1 April - 30 September): £1,520", []),  # dates, not a band
     ],
 )
 def test_the_bounds_a_sentence_sets(sentence, expected):
@@ -124,3 +132,26 @@ def test_a_figure_of_another_kind_says_nothing_about_the_askers():
     # 10 km is not 10 days: neither a bound nor the same figure
     assert verdict(stated("I live 10 km away."), "Returns are accepted within 10 days.") is None
     assert verdict(stated("It is 10 days away."), "Unpaid 10 days after the due date.") == "met"
+
+
+def test_the_band_a_stated_size_falls_in_goes_first():
+    tiers = [
+        "Class D, length 11.01 m to 13 m: £3,480 a year.",
+        "Class B, length 7.01 m to 9 m: £2,360 a year.",
+        "Class A, length up to 7 m: £1,840 a year.",
+    ]
+    question = "My boat is 8.5 metres long. What is a year's berth?"
+    assert met_first(question, tiers, str, 3) == [tiers[1], tiers[0], tiers[2]]
+    # A size in no band moves nothing.
+    assert met_first("My boat is 15 m long. The price?", tiers, str, 3) == tiers
+
+
+def test_a_sentence_without_a_bound_keeps_its_place_when_it_says_more_of_what_was_asked():
+    shown = [
+        "Multihulls pay a surcharge of 50% on their berth, except in Class D, where it is 30%.",
+        "Class D, length 11.01 m to 13 m: £3,480 a year.",
+    ]
+    # The band holds for 12 m, but the question asks about the surcharge, which [1] states.
+    assert met_first("What surcharge for my 12 m catamaran berth?", shown, str, 2) == shown
+    # Asked for the price itself, the band that holds goes first.
+    assert met_first("What is a year for my 12 m boat?", shown, str, 2) == shown[::-1]
