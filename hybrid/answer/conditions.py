@@ -54,6 +54,10 @@ _BOUND = re.compile(
     rf"|between\s+(?P<low>{_NUMBER})(?:[ -]{_UNIT})?\s+and\s+(?P<high>{_NUMBER})[ -]{_UNIT})",
     re.IGNORECASE,
 )
+# "up to 24 hours before" / "no later than 10 days before" an event is a deadline: it holds while
+# at least that long remains ("book up to 7 days ahead" is a window, and stays a bound below).
+_BY = ("up to", "no later than")
+_DEADLINE = re.compile(r"['’]?s?\s+(?:before|prior to)\b", re.IGNORECASE)
 # An age, in a question: "I'm 24", "my son is 19", "my 13-year-old", "aged 70".
 _AGE_ASKED = re.compile(
     rf"\b(?:({_NUMBER})[ -]years?[ -]old|aged ({_NUMBER})|(?:i'm|i am|is|am|turned) "
@@ -166,6 +170,8 @@ def bounds(sentence: str) -> list[Bound]:
         above = re.fullmatch(ABOVE, m["op"], re.I) if m["op"] else m["after"].lower() in (
             "more", "longer", "over",
         )  # fmt: skip
+        if m["op"] and m["op"].lower() in _BY and _DEADLINE.match(sentence, m.end()):
+            above = True  # "cancel up to 24 hours before it starts": 18 hours away is too late
         found.append(Bound(kind, value, None) if above else Bound(kind, None, value))
     for m in _RANGE.finditer(sentence):
         kind, size = _size(m.group(4))
@@ -229,10 +235,11 @@ def met_first(
 ) -> list[T]:
     """The first ``shown`` of ``items`` (best first), reordered for the figures ``question``
     states: when [1]'s bound on them does not hold and another item's does, that one (from
-    further down when none shown holds) goes first, the rest keep their order. When [1] sets
-    no bound, only a bound near the figure moves another first (within ``NEAR`` times it:
-    "more than 90 minutes" for "two hours late", not "within 12 months" for "18 hours away"),
-    and only in a sentence holding as many of the question's words as [1] does.
+    further down when none shown holds) goes first, the rest keep their order, if its bound is
+    near the figure (within ``NEAR`` times it: "more than 90 minutes" for "two hours late",
+    not "within 12 months" for "18 hours away") or it holds as many of the question's words
+    as [1]. When [1] sets no bound, only a sentence whose bound is near and that holds as many
+    words moves first.
 
     Example: for "We move in 10 days and cancel. Do we get the deposit back?", ["Less than 7
     days before: no refund.", "Between 14 and 7 days before: half of the deposit."] -> the
@@ -248,12 +255,14 @@ def met_first(
     said = len(words.intersection(*tokenize([text_of(items[0])])))
     for i, item in enumerate(items):
         fit = _fit(asked, text_of(item))
-        # [1] with no bound gives way only to a sentence that says as much of what was asked:
-        # the 12 m band row is not the answer to "what surcharge for my 12 m catamaran?"
-        if fit is not None and (
-            first == "unmet"
-            or (fit <= NEAR and len(words.intersection(*tokenize([text_of(item)]))) >= said)
-        ):
+        if fit is None:
+            continue
+        near = fit <= NEAR
+        # A sentence that says as much of what was asked as [1] (the 12 m band row is not the
+        # answer to "what surcharge for my 12 m catamaran?"; "more than 15 minutes late" is
+        # not about cancelling 18 hours ahead).
+        apt = len(words.intersection(*tokenize([text_of(item)]))) >= said
+        if (near and apt) if first is None else (near or apt):
             rest = [x for j, x in enumerate(items) if j != i]
             return [item, *rest[: shown - 1]]
     return list(items[:shown])

@@ -70,6 +70,11 @@ def test_a_bounded_figure_in_a_question_is_just_past_its_bound():
         ("Class A, length up to 7 m: £1,840 a year", [Bound("length", None, 7.0)]),
         ("Vans of 18-24 ft need a licence.", [Bound("length", 18 * 0.3048, 24 * 0.3048)]),
         ("Summer season (1 April - 30 September): £1,520", []),  # dates, not a band
+        # A deadline before an event holds while at least that long remains; a window ahead
+        # ("book up to 7 days ahead") is a bound below.
+        ("Cancel free of charge up to 24 hours before it starts.", [Bound("time", 1.0, None)]),
+        ("Changes no later than 10 days before the event.", [Bound("time", 10.0, None)]),
+        ("Book up to 7 days ahead.", [Bound("time", None, 7.0)]),
     ],
 )
 def test_the_bounds_a_sentence_sets(sentence, expected):
@@ -155,3 +160,14 @@ def test_a_sentence_without_a_bound_keeps_its_place_when_it_says_more_of_what_wa
     assert met_first("What surcharge for my 12 m catamaran berth?", shown, str, 2) == shown
     # Asked for the price itself, the band that holds goes first.
     assert met_first("What is a year for my 12 m boat?", shown, str, 2) == shown[::-1]
+
+
+def test_a_far_bound_in_a_sentence_about_something_else_does_not_go_first():
+    shown = [
+        "You can cancel an appointment free of charge up to 24 hours before it starts.",
+        "If you arrive more than 15 minutes late, we may rebook you.",
+    ]
+    question = "I cancel my appointment 18 hours from now. Is there a charge?"
+    assert verdict(stated(question), shown[0]) == "unmet"  # 18 hours is past the deadline
+    # "more than 15 minutes" holds for 18 hours, but far from it and about arriving late.
+    assert met_first(question, shown, str, 2) == shown
