@@ -307,11 +307,15 @@ def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
     """
     forms = _UNIT_FORMS.get(stem, f"{re.escape(stem)}s?")
     rate = re.compile(rf"\bper\s+(?:{forms})\b|/\s?(?:{forms})\b", re.IGNORECASE)
+    # A band in the unit the asker used: "within 14 days" bounds time, not a 90-minute slot.
+    written = re.compile(rf"\d\s?(?:{forms})\b", re.IGNORECASE)
     figure = conditions.measure(value, stem)
     return any(
         rate.search(text)
         or (
-            figure is not None and any(conditions.holds(b, figure) for b in conditions.bounds(text))
+            figure is not None
+            and written.search(text) is not None
+            and any(conditions.holds(b, figure) for b in conditions.bounds(text))
         )
         for text in evidence
     )

@@ -164,3 +164,8 @@ def test_a_figure_on_a_priced_or_banded_scale_is_known():
     # Outside every band, and no rate: still a figure the documents do not give.
     assert unknown_figures("What is a night for a 12-metre boat?", banded[:2]) == ["12-metre"]
     assert unknown_figures("How much is a 3-kg parcel?", ["Parcels 5 kg to 10 kg: £6."]) == ["3-kg"]
+    # A bound on the same kind in another unit is about something else: a 90-minute slot is no
+    # place on "within 14 days".
+    assert unknown_figures("Is there a 90-minute slot?", ["Returns within 14 days."]) == [
+        "90-minute"
+    ]
