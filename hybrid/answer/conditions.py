@@ -33,7 +33,8 @@ _UNITS = {unit: ("time", size) for unit, size in DURATIONS.items()} | {
     "kilogram": ("weight", 1), "m": ("length", 1), "metre": ("length", 1),
     "meter": ("length", 1), "cm": ("length", 0.01), "ft": ("length", 0.3048),
     "foot": ("length", 0.3048), "feet": ("length", 0.3048), "l": ("volume", 1),
-    "litre": ("volume", 1), "liter": ("volume", 1),
+    "litre": ("volume", 1), "liter": ("volume", 1), "h": ("time", 1 / 24),
+    "mi": ("distance", 1.609),
 }  # fmt: skip
 _NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + "|an?"
 _UNIT = r"(?:working |business |calendar )?(" + "|".join(_UNITS) + r")s?\b"
@@ -109,6 +110,18 @@ def measure(value: float, unit: str) -> Stated | None:
     """
     kind, size = _UNITS.get(unit.lower(), (None, 0.0))
     return Stated(kind, value * size) if kind else None
+
+
+def spellings(unit: str) -> str | None:
+    """A pattern for the ways a document writes ``unit`` (every unit of its kind and size, "s"
+    optional); None for a unit these conditions do not read.
+
+    Example: ``spellings("metre")`` -> ``"(?:m|metre|meter)s?"``
+    """
+    size = _UNITS.get(unit.lower())
+    if size is None:
+        return None
+    return "(?:" + "|".join(re.escape(u) for u, s in _UNITS.items() if s == size) + ")s?"
 
 
 def holds(bound: Bound, figure: Stated) -> bool:
@@ -252,7 +265,10 @@ def met_first(
     if first == "met":
         return list(items[:shown])
     words = set(tokenize([question])[0])
-    said = len(words.intersection(*tokenize([text_of(items[0])])))
+
+    def shared(item: T) -> int:  # how many of the question's words ``item`` holds
+        return len(words & set(tokenize([text_of(item)])[0]))
+
     for i, item in enumerate(items):
         fit = _fit(asked, text_of(item))
         if fit is None:
@@ -261,7 +277,7 @@ def met_first(
         # A sentence that says as much of what was asked as [1] (the 12 m band row is not the
         # answer to "what surcharge for my 12 m catamaran?"; "more than 15 minutes late" is
         # not about cancelling 18 hours ahead).
-        apt = len(words.intersection(*tokenize([text_of(item)]))) >= said
+        apt = shared(item) >= shared(items[0])
         if (near and apt) if first is None else (near or apt):
             rest = [x for j, x in enumerate(items) if j != i]
             return [item, *rest[: shown - 1]]

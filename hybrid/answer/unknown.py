@@ -288,15 +288,6 @@ def unknown_figures(question: str, evidence: Sequence[str]) -> list[str]:
     return missing
 
 
-# How documents write a unit a question writes out, in a rate: "6-metre boat", "£11 per m".
-_UNIT_FORMS = {
-    "metre": "m|metres?|meters?", "meter": "m|metres?|meters?", "foot": "ft|foot|feet",
-    "kilo": "kg|kilos?|kilograms?", "kilogram": "kg|kilos?|kilograms?", "kg": "kg|kilos?",
-    "kilometre": "km|kilometres?|kilometers?", "km": "km|kilometres?", "mile": "mi|miles?",
-    "minute": "mins?|minutes?", "hour": "h|hrs?|hours?", "litre": "l|litres?|liters?",
-}  # fmt: skip
-
-
 def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
     """Whether an ``evidence`` sentence prices or bands the unit ``stem`` so that ``value``
     falls in it: a rate ("£11 per metre"), or a band or bound that holds for it ("9.01 m to
@@ -305,7 +296,7 @@ def _on_scale(value: float, stem: str, evidence: Sequence[str]) -> bool:
 
     Example: ``_on_scale(10, "metre", ["Class C: 9.01 m to 11 m, £38 a night"])`` -> True
     """
-    forms = _UNIT_FORMS.get(stem, f"{re.escape(stem)}s?")
+    forms = conditions.spellings(stem) or f"{re.escape(stem)}s?"  # "6-metre" / "7 m"
     rate = re.compile(rf"\bper\s+(?:{forms})\b|/\s?(?:{forms})\b", re.IGNORECASE)
     # A band in the unit the asker used: "within 14 days" bounds time, not a 90-minute slot.
     written = re.compile(rf"\d\s?(?:{forms})\b", re.IGNORECASE)

@@ -9,6 +9,7 @@ from hybrid.answer.conditions import (
     bounds,
     holds_instead,
     met_first,
+    spellings,
     stated,
     verdict,
 )
@@ -171,3 +172,9 @@ def test_a_far_bound_in_a_sentence_about_something_else_does_not_go_first():
     assert verdict(stated(question), shown[0]) == "unmet"  # 18 hours is past the deadline
     # "more than 15 minutes" holds for 18 hours, but far from it and about arriving late.
     assert met_first(question, shown, str, 2) == shown
+
+
+def test_a_unit_is_written_in_every_spelling_of_its_kind_and_size():
+    assert spellings("metre") == "(?:m|metre|meter)s?"
+    assert spellings("hour") == "(?:hour|hr|h)s?"  # not "min": another size
+    assert spellings("boat") is None
